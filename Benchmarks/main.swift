@@ -1,0 +1,2 @@
+import AutoProg
+print("autoprog-bench: nothing yet")
