@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["AutoProg"]),
         .testTarget(name: "NNTests", dependencies: ["AutoProg"]),
         .testTarget(name: "OptimTests", dependencies: ["AutoProg"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["AutoProg"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["AutoProg"], exclude: ["Fixtures"]),
         .testTarget(name: "LuaTests", dependencies: ["AutoProgLua"]),
     ]
 )

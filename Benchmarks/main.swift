@@ -1,2 +1,29 @@
 import AutoProg
-print("autoprog-bench: nothing yet")
+import Foundation
+
+/// autoprog-bench GROUP...: release-build throughput benchmarks (not tests).
+/// Groups: gemm, kernels, vit. Output: one JSON object per line, as the PyTorch anchors.
+let usage = "usage: autoprog-bench [gemm] [kernels] [vit] [--only NAME,...] [--steps N]"
+var groups: [String] = []
+var only: Set<String> = []
+var steps = 8
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+while let a = arguments.next() {
+    switch a {
+    case "--only": only = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
+    case "--steps": steps = arguments.next().flatMap(Int.init) ?? steps
+    case "gemm": groups.append(a)
+    case "-h", "--help": print(usage); exit(0)
+    default:
+        FileHandle.standardError.write(Data("autoprog-bench: unknown argument '\(a)'\n\(usage)\n".utf8))
+        exit(2)
+    }
+}
+if groups.isEmpty { groups = ["gemm"] }
+BLAS.configure()
+for g in groups {
+    switch g {
+    case "gemm": benchmarkGemm()
+    default: break
+    }
+}

@@ -1,7 +1,10 @@
 import Foundation
 import Synchronization
 
-/// Owned, 64-byte aligned float memory behind one or more tensor views.
+/// Float memory behind one or more tensor views.
+///
+/// Pooled storage is 64-byte aligned; wrapped memory (a memory-mapped checkpoint) is only
+/// guaranteed 4-byte aligned, so kernels use unaligned vector loads.
 ///
 /// Storage is a class so that views share it and ARC frees it; its buffer comes from
 /// `BufferPool`, which keeps released buffers by size for reuse. A training step
