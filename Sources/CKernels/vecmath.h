@@ -11,7 +11,8 @@ static inline __m256 ck_exp8(__m256 x) {
     const __m256 hi = _mm256_set1_ps(88.7f), lo = _mm256_set1_ps(-87.3f);
     __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
     __m256 overflow = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
-    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+    // x second: min/max return their second operand for NaN, so NaN propagates.
+    x = _mm256_max_ps(lo, _mm256_min_ps(hi, x));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
