@@ -96,7 +96,7 @@ public struct Tensor {
     /// Resolves one negative axis (-1 = last) against the rank, or throws naming the op.
     public func axis(_ axis: Int, op: String) throws -> Int {
         let a = axis < 0 ? axis + rank : axis
-        guard a >= 0 && a < max(rank, 1) else {
+        guard a >= 0 && a < Swift.max(rank, 1) else {
             throw TensorError(op, "axis \(axis) is out of range for a tensor of shape \(shape)")
         }
         return a
@@ -130,7 +130,7 @@ public struct Tensor {
         var index = [Int](repeating: 0, count: r - 1)
         var src = pointer
         var dst = destination
-        let outer = n / max(inner, 1)
+        let outer = n / Swift.max(inner, 1)
         for _ in 0..<outer {
             if innerStride == 1 {
                 dst.update(from: src, count: inner)
@@ -243,16 +243,16 @@ extension Tensor: CustomStringConvertible {
         if n == 1 { return "Tensor \(dims) float32 value=\(pointer.pointee)" }
         let c = contiguous()
         let mean = ck_sum(c.pointer, n) / Double(n)
-        let variance = max(0, ck_sumsq(c.pointer, n) / Double(n) - mean * mean)
+        let variance = Swift.max(0, ck_sumsq(c.pointer, n) / Double(n) - mean * mean)
         var lo = Float.infinity, hi = -Float.infinity
-        for i in 0..<n { lo = min(lo, c.pointer[i]); hi = max(hi, c.pointer[i]) }
+        for i in 0..<n { lo = min(lo, c.pointer[i]); hi = Swift.max(hi, c.pointer[i]) }
         let grad = requiresGrad ? " requires_grad" : ""
         return "Tensor \(dims) float32 mean=\(fmt(mean)) std=\(fmt(variance.squareRoot())) min=\(fmt(Double(lo))) max=\(fmt(Double(hi)))\(grad)"
     }
 
     private func fmt(_ x: Double) -> String {
         if x == 0 { return "0" }
-        let a = abs(x)
+        let a = Swift.abs(x)
         if a >= 1e-3 && a < 1e5 {
             var s = String(Double((x * 1e4).rounded()) / 1e4)
             if s.hasSuffix(".0") { s.removeLast(2) }
