@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["AutoProg"]),
         .testTarget(name: "OptimTests", dependencies: ["AutoProg"]),
         .testTarget(name: "CheckpointTests", dependencies: ["AutoProg"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelTests", dependencies: ["AutoProg"], exclude: ["Fixtures"]),
         .testTarget(name: "LuaTests", dependencies: ["AutoProgLua"]),
     ]
 )

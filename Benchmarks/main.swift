@@ -12,18 +12,19 @@ while let a = arguments.next() {
     switch a {
     case "--only": only = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
     case "--steps": steps = arguments.next().flatMap(Int.init) ?? steps
-    case "gemm": groups.append(a)
+    case "gemm", "vit": groups.append(a)
     case "-h", "--help": print(usage); exit(0)
     default:
         FileHandle.standardError.write(Data("autoprog-bench: unknown argument '\(a)'\n\(usage)\n".utf8))
         exit(2)
     }
 }
-if groups.isEmpty { groups = ["gemm"] }
+if groups.isEmpty { groups = ["vit"] }
 BLAS.configure()
 for g in groups {
     switch g {
     case "gemm": benchmarkGemm()
+    case "vit": try benchmarkViT(only: only, steps: steps)
     default: break
     }
 }
