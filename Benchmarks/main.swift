@@ -12,7 +12,7 @@ while let a = arguments.next() {
     switch a {
     case "--only": only = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
     case "--steps": steps = arguments.next().flatMap(Int.init) ?? steps
-    case "gemm", "vit": groups.append(a)
+    case "gemm", "kernels", "vit": groups.append(a)
     case "-h", "--help": print(usage); exit(0)
     default:
         FileHandle.standardError.write(Data("autoprog-bench: unknown argument '\(a)'\n\(usage)\n".utf8))
@@ -24,6 +24,7 @@ BLAS.configure()
 for g in groups {
     switch g {
     case "gemm": benchmarkGemm()
+    case "kernels": try benchmarkKernels()
     case "vit": try benchmarkViT(only: only, steps: steps)
     default: break
     }
