@@ -19,16 +19,19 @@ let package = Package(
         // System libraries from Debian: libopenblas-dev (BLAS + LAPACK symbols), liblua5.4-dev.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CLua", path: "Sources/CLua", pkgConfig: "lua5.4"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CEdit", path: "Sources/CEdit"),
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: kernelFlags),
 
         .target(
             name: "AutoProg",
             dependencies: [
-                "CBLAS", "CKernels",
+                "CBLAS", "CKernels", "CZlib", "CPNG",
                 .product(name: "Collections", package: "swift-collections"),
             ],
             path: "Sources/AutoProg"),
-        .target(name: "AutoProgLua", dependencies: ["AutoProg", "CLua"], path: "Sources/AutoProgLua"),
+        .target(name: "AutoProgLua", dependencies: ["AutoProg", "CLua", "CEdit"], path: "Sources/AutoProgLua"),
         .executableTarget(
             name: "autoprog-run",
             dependencies: [
@@ -44,6 +47,8 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["AutoProg"]),
         .testTarget(name: "CheckpointTests", dependencies: ["AutoProg"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["AutoProg"], exclude: ["Fixtures"]),
+        .testTarget(name: "DataTests", dependencies: ["AutoProg"]),
+        .testTarget(name: "TrainTests", dependencies: ["AutoProg"]),
         .testTarget(name: "LuaTests", dependencies: ["AutoProgLua"]),
     ]
 )
