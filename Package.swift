@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CEdit", path: "Sources/CEdit"),
+        .target(name: "CLuaBridge", dependencies: ["CLua"], path: "Sources/CLuaBridge"),
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: kernelFlags),
 
         .target(
@@ -31,7 +32,7 @@ let package = Package(
                 .product(name: "Collections", package: "swift-collections"),
             ],
             path: "Sources/AutoProg"),
-        .target(name: "AutoProgLua", dependencies: ["AutoProg", "CLua", "CEdit"], path: "Sources/AutoProgLua"),
+        .target(name: "AutoProgLua", dependencies: ["AutoProg", "CLua", "CLuaBridge", "CEdit"], path: "Sources/AutoProgLua"),
         .executableTarget(
             name: "autoprog-run",
             dependencies: [
