@@ -53,6 +53,9 @@ public final class DataLoader {
 
     public var batchesPerEpoch: Int { plan.batchesPerEpoch }
 
+    /// The background producer, once `next()` has started it (for tests).
+    var prefetchQueue: PrefetchQueue? { prefetcher }
+
     /// The next batch to produce. Setting it (to resume) discards prefetched batches and
     /// restarts prefetching from there; an out-of-range value makes `next()` throw.
     public var position = Position(epoch: 0, batch: 0) {

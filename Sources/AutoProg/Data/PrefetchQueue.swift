@@ -29,21 +29,26 @@ final class PrefetchQueue: @unchecked Sendable {
         thread.start()
     }
 
-    /// The batch at `position`, waiting for the producer if needed.
+    /// The batch at `position`, waiting for the producer if needed. The loader restarts
+    /// the queue whenever its position jumps, so the head batch is normally the one
+    /// wanted; anything else is discarded and production restarted.
     func take(_ position: DataLoader.Position) throws -> Batch {
         condition.lock()
         defer { condition.unlock() }
-        if ready.first?.position != position && producing != position {
-            restartLocked(at: position)
+        while true {
+            while ready.isEmpty { condition.wait() }
+            let item = ready.removeFirst()
+            condition.broadcast()
+            guard item.position == position else {
+                restartLocked(at: position)
+                continue
+            }
+            if case .failure = item.result {
+                // Retry from the same position on the next call.
+                restartLocked(at: position)
+            }
+            return try item.result.get()
         }
-        while ready.isEmpty { condition.wait() }
-        let item = ready.removeFirst()
-        condition.broadcast()
-        if case .failure = item.result {
-            // Retry from the same position on the next call.
-            restartLocked(at: position)
-        }
-        return try item.result.get()
     }
 
     /// Discards prepared batches and continues producing from `position`.
