@@ -30,6 +30,7 @@ import Testing
         try writer.addImage("samples", png: png, width: 4, height: 2, channels: 3, step: 2)
         try writer.addText("config", "lr = **0.001**", step: 0)
         try writer.flush()
+        keepForInspection(writer.url)
 
         let name = writer.url.lastPathComponent
         #expect(name.hasPrefix("events.out.tfevents.") && writer.url.deletingLastPathComponent().standardizedFileURL.path == tmp.url.standardizedFileURL.path)
