@@ -1,21 +1,11 @@
-/// A JSON value as read from a checkpoint header, with object members in file order.
-///
-/// The safetensors header is parsed with this small strict parser instead of
-/// `JSONSerialization` because the format needs three things Foundation does not give:
-/// members in file order (so a checkpoint loads in the order it was saved), rejection of
-/// duplicate keys (the spec forbids them; Foundation silently keeps one), and exact
-/// 64-bit integers for offsets (Foundation may go through `Double`).
-enum JSONValue {
-    case object([(key: String, value: JSONValue)])
-    case array([JSONValue])
-    case string(String)
-    /// A number written without fraction or exponent that fits in `Int`.
-    case integer(Int)
-    /// Any other number.
-    case number(Double)
-    case bool(Bool)
-    case null
+import Collections
 
+/// Checkpoint headers use the shared `JSONValue` (Train/JSONValue.swift) because the
+/// format needs three things Foundation's `JSONSerialization` does not give: members in
+/// file order (so a checkpoint loads in the order it was saved), rejection of duplicate
+/// keys (the spec forbids them; Foundation silently keeps one), and exact 64-bit integers
+/// for offsets (Foundation may go through `Double`).
+extension JSONValue {
     /// A short description for error messages ("a string", "the number 1.5").
     var summary: String {
         switch self {
@@ -58,7 +48,7 @@ struct JSONParser {
     }
 
     private func failure(_ message: String) -> Failure {
-        Failure(message: "\(message) at byte \(position) of the header")
+        Failure(message: "\(message) at byte \(position)")
     }
 
     private mutating func skipWhitespace() {
@@ -95,8 +85,7 @@ struct JSONParser {
 
     private mutating func parseObject(depth: Int) throws(Failure) -> JSONValue {
         position += 1
-        var members: [(key: String, value: JSONValue)] = []
-        var seen = Set<String>()
+        var members: OrderedDictionary<String, JSONValue> = [:]
         skipWhitespace()
         if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -109,7 +98,7 @@ struct JSONParser {
             }
             let keyStart = position
             let key = try parseString()
-            guard seen.insert(key).inserted else {
+            guard members[key] == nil else {
                 position = keyStart
                 throw failure("duplicate key \"\(key)\"")
             }
@@ -117,7 +106,7 @@ struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw failure("expected ':' after key") }
             position += 1
             skipWhitespace()
-            members.append((key, try parseValue(depth: depth + 1)))
+            members[key] = try parseValue(depth: depth + 1)
             skipWhitespace()
             guard position < bytes.count else { throw failure("unexpected end of JSON inside an object") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
