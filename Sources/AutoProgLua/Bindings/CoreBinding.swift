@@ -81,12 +81,10 @@ extension LuaState {
         switch lua_type(L, i) {
         case LUA_TSTRING:
             let path = try call.string(i)
-            if let d = documentation(for: path) { return d }
-            let methods = methodNames(forTypeName: path)
-            if !methods.isEmpty { return typeHelp(path) }
-            let children = documentedPaths.filter { $0.hasPrefix(path + ".") }
-            if !children.isEmpty { return children.map { "\($0): \(documentation[$0]!)" }.joined(separator: "\n") }
-            return "no documentation for \(path)"
+            if !methodNames(forTypeName: path).isEmpty { return typeHelp(path) }
+            var lines = documentation(for: path).map { ["\(path): \($0)"] } ?? []
+            lines += documentedPaths.filter { $0.hasPrefix(path + ".") }.map { "  \($0): \(documentation[$0]!)" }
+            return lines.isEmpty ? "no documentation for \(path)" : lines.joined(separator: "\n")
         case LUA_TFUNCTION:
             lua_getfield(L, ap_lua_registry_index(), LuaState.docPathsKey)
             lua_pushvalue(L, i)

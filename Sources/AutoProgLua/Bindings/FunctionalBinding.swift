@@ -123,6 +123,9 @@ extension LuaState {
         ]
     }
 
+    /// A number as Lua prints it (%.14g: 3, 0.5).
+    static func format(_ v: Float) -> String { String(format: "%.14g", Double(v)) }
+
     /// 1-based class labels from a table of integers or a tensor of integral values, as
     /// 0-based indices; out-of-range labels are errors that say labels are 1-based.
     static func labels(_ call: LuaCall, _ i: Int32, classes: Int?, op: String) throws -> [Int] {
@@ -137,7 +140,7 @@ extension LuaState {
         return try raw.enumerated().map { k, v in
             guard v.rounded() == v, v >= 1, classes.map({ v <= Double($0) }) ?? true else {
                 let range = classes.map { "1..\($0)" } ?? "≥ 1"
-                throw LuaBindingError("\(op): label \(v) at position \(k + 1) is not an integer in \(range) (labels are 1-based)")
+                throw LuaBindingError("\(op): label \(LuaState.format(Float(v))) at position \(k + 1) is not an integer in \(range) (labels are 1-based)")
             }
             return Int(v) - 1
         }

@@ -93,7 +93,10 @@ struct LuaCall {
     // MARK: Host objects
 
     func object<T: LuaHostObject>(_ i: Int32, _: T.Type = T.self) throws -> T {
-        guard let o = LuaHost.object(L, i, T.self) else { throw expected(i, T.luaDisplayName) }
+        guard let o = LuaHost.object(L, i, T.self) else {
+            if LuaHost.isClosed(L, i, T.self) { throw argumentError(i, "\(T.luaDisplayName) was closed") }
+            throw expected(i, T.luaDisplayName)
+        }
         return o
     }
 
@@ -108,7 +111,9 @@ struct LuaCall {
     /// A tensor, or a number as a 0-d tensor (for arithmetic).
     func tensorOrNumber(_ i: Int32) throws -> Tensor {
         if type(i) == LUA_TNUMBER { return Tensor(scalar: Float(lua_tonumberx(L, i, nil))) }
-        guard LuaHost.object(L, i, TensorBox.self) != nil else { throw expected(i, "Tensor or number") }
+        guard LuaHost.object(L, i, TensorBox.self) != nil || LuaHost.isClosed(L, i, TensorBox.self) else {
+            throw expected(i, "Tensor or number")
+        }
         return try tensor(i)
     }
 
@@ -184,6 +189,9 @@ struct LuaCall {
             shape = try integers(ofTable: first)
             next = first + 1
         } else {
+            guard type(first) == LUA_TNUMBER || isNoneOrNil(first) else {
+                throw expected(first, "dimensions (numbers or a table)")
+            }
             while type(next) == LUA_TNUMBER {
                 shape.append(try integer(next))
                 next += 1

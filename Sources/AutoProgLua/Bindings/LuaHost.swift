@@ -159,15 +159,20 @@ extension LuaState {
         register(methods, in: -1, path: display, isMethod: true)
         methodLists[display] = methods.map(\.name).sorted()
         if let getter {
-            // __index = function(self, key) return methods[key] or get(self, key) end, in Lua:
-            // a closure over the method table is the fastest lookup and raises nothing.
-            let source = "local methods, get = ...\nreturn function(self, key) local m = methods[key] if m ~= nil then return m end return get(self, key) end"
-            guard luaL_loadbufferx(L, source, source.utf8.count, "=autoprog", nil) == LUA_OK else {
-                fatalError("autoprog: the __index helper does not compile")
+            // __index looks up methods first, then asks the getter (properties, t[i]). It is
+            // a Swift function rather than a Lua closure so that errors point at the recipe
+            // line (luaL_where level 1) and not at a helper.
+            let methodsKey = T.luaTypeName + ".methods"
+            lua_pushvalue(L, -1)
+            lua_setfield(L, ap_lua_registry_index(), methodsKey)
+            lua_settop(L, -2)
+            pushFunction("__index", isMethod: true) { call in
+                lua_getfield(call.L, ap_lua_registry_index(), methodsKey)
+                lua_pushvalue(call.L, 2)
+                if lua_rawget(call.L, -2) != LUA_TNIL { return 1 }
+                lua_settop(call.L, 2)
+                return try getter(call)
             }
-            lua_rotate(L, -2, 1)  // function below the method table
-            pushFunction("__index", isMethod: true, getter)
-            guard ap_lua_pcall(L, 2, 1, 0) == LUA_OK else { fatalError("autoprog: the __index helper failed") }
         }
         lua_setfield(L, mt, "__index")
         lua_settop(L, mt - 1)

@@ -340,7 +340,7 @@ final class OneBasedEmbedding: Module {
     override func forward(_ indices: Tensor) throws -> Tensor {
         let values = indices.toArray()
         if let k = values.firstIndex(where: { !($0 >= 1 && $0 <= Float(count) && $0.rounded() == $0) }) {
-            throw TensorError("embedding", "index \(values[k]) at position \(k + 1) is not an integer in 1..\(count) (indices are 1-based; indices of shape \(indices.shape))")
+            throw TensorError("embedding", "index \(LuaState.format(values[k])) at position \(k + 1) is not an integer in 1..\(count) (indices are 1-based; indices of shape \(indices.shape))")
         }
         return try embedding(indices - 1, table: weight.value)
     }

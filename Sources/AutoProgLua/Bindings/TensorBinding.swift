@@ -52,16 +52,20 @@ extension LuaState {
                 return 1
             },
             LuaBinding("full", "ap.full({dims}, value[, {requires_grad=}]) or ap.full(d1, ..., value): a tensor filled with value.") { call in
-                var shape: [Int]
-                var valueIndex: Int32
+                var shape: [Int] = []
+                var valueIndex: Int32 = 2
                 if call.type(1) == LUA_TTABLE {
                     shape = try call.integers(ofTable: 1)
-                    valueIndex = 2
                 } else {
-                    let (dims, next) = try call.dimensions(from: 1)
-                    guard dims.count >= 1 else { throw call.expected(1, "dimensions and a value") }
-                    shape = Array(dims.dropLast())
-                    valueIndex = next - 1
+                    // ap.full(d1, ..., dn, value): every number but the last is a dimension.
+                    var last: Int32 = 1
+                    while call.type(last + 1) == LUA_TNUMBER { last += 1 }
+                    for i in stride(from: Int32(1), to: last, by: 1) {
+                        let d = try call.integer(i)
+                        guard d >= 0 else { throw call.argumentError(i, "negative dimension \(d)") }
+                        shape.append(d)
+                    }
+                    valueIndex = last
                 }
                 let value = try call.float(valueIndex)
                 call.push(try LuaState.applyCreationOptions(call, valueIndex + 1, Tensor.full(shape, value), context: "ap.full"))
