@@ -31,6 +31,7 @@ public enum Interrupts {
 
     nonisolated(unsafe) private static var previous = sigaction()
     nonisolated(unsafe) private static var installDepth = 0
+    nonisolated(unsafe) private static var previousMask = sigset_t()
 
     /// True after a Ctrl-C during training, until `clearPause()`.
     public static var pauseRequested: Bool { pause.load(ordering: .acquiring) }
@@ -53,7 +54,9 @@ public enum Interrupts {
     }
 
     /// Installs the handler (nested installs are counted; the outermost `uninstall`
-    /// restores the previous disposition). Call from the main thread.
+    /// restores the previous disposition). Call from the thread that runs the loop and the
+    /// REPL (the main thread): it also unblocks SIGINT there (worker threads, e.g.
+    /// Dispatch's, block it), so the prompt's blocked `read` is the one interrupted.
     public static func install() {
         installDepth += 1
         guard installDepth == 1 else { return }
@@ -64,12 +67,17 @@ public enum Interrupts {
         _ = escapeMessage.utf8CodeUnitCount; _ = pauseMessage.utf8CodeUnitCount
         sigaction(SIGINT, nil, &previous)
         setHandler(restart: phase != .prompt)
+        var interrupt = sigset_t()
+        sigemptyset(&interrupt)
+        sigaddset(&interrupt, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &interrupt, &previousMask)
     }
 
     public static func uninstall() {
         guard installDepth > 0 else { return }
         installDepth -= 1
         guard installDepth == 0 else { return }
+        pthread_sigmask(SIG_SETMASK, &previousMask, nil)
         sigaction(SIGINT, &previous, nil)
     }
 
@@ -83,6 +91,12 @@ public enum Interrupts {
             uninstall()
         }
         return try body()
+    }
+
+    /// Forgets earlier presses, so they cannot count towards the three-within-1-s escape.
+    static func resetPressHistory() {
+        lastPress.store(Int64.min / 2, ordering: .releasing)
+        pressBeforeLast.store(Int64.min / 2, ordering: .releasing)
     }
 
     /// Consumes a Ctrl-C pressed while REPL input was evaluating.
