@@ -1,0 +1,34 @@
+/// The slot where progressive-learning algorithms plug into the training loop.
+///
+/// A controller acts only between steps (DESIGN §1: layers know nothing about stages):
+/// before a step it may grow the model, switch a sub-network, unfreeze blocks or change
+/// the input resolution, and tell the trainer to rebuild the optimizer. Its state goes
+/// into every checkpoint so a resumed run continues the same schedule.
+public protocol ProgressiveController: AnyObject {
+    /// The current stage's label for logs ("stage 2/4: n=5 l=8"), or nil.
+    var stageDescription: String? { get }
+
+    /// Called before every step; returns what changed so the trainer can react.
+    func willStep(_ trainer: Trainer) throws -> ControllerAction
+
+    /// Transforms a batch before the forward pass (e.g. resize to the stage's resolution).
+    func prepare(_ batch: Batch) throws -> Batch
+
+    func stateDict() -> SavedState
+    func load(_ state: SavedState) throws
+}
+
+/// What a controller did before a step.
+public struct ControllerAction: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// The parameter set changed: build a fresh optimizer (and EMA) over the model.
+    public static let parametersChanged = ControllerAction(rawValue: 1 << 0)
+    /// A new stage began (the trainer calls the `onStage` hook and logs the stage).
+    public static let stageStarted = ControllerAction(rawValue: 1 << 1)
+    public static let none: ControllerAction = []
+}
+
+extension ProgressiveController {
+    public func prepare(_ batch: Batch) throws -> Batch { batch }
+}

@@ -1,0 +1,373 @@
+import Foundation
+import OrderedCollections
+
+/// The one training loop every recipe shares (`ap.train{...}`).
+///
+/// Per step: the controller may change the model; a batch comes from the loader; the
+/// loss is computed (classification cross-entropy by default, or the recipe's loss),
+/// checked for NaN/Inf, back-propagated (with gradient accumulation), clipped; the
+/// optimizer steps at the schedule's learning rate and the EMA copies follow. Then the
+/// step is logged, evaluation and checkpoints happen on their intervals, hooks run, and
+/// `onStepBoundary` lets the runner pause into the REPL or serve an attached client.
+/// Everything a resumed run needs is in each checkpoint, so a run stopped and resumed
+/// logs the same losses as one that never stopped.
+public final class Trainer {
+    public struct Configuration {
+        public var model: Module
+        public var data: Dataset
+        public var evalData: Dataset?
+        public var batchSize: Int
+        /// Training length: `steps` if given, else `epochs` × steps per epoch.
+        public var epochs: Int?
+        public var steps: Int?
+        public var gradientAccumulation = 1
+        public var clipGradientNorm: Float?
+        public var emaDecays: [Float] = []
+        public var labelSmoothing: Float = 0
+        public var evalEverySteps: Int?          // default: once per epoch
+        public var evalBatchSize: Int?
+        public var evaluateWithEMA = false        // evaluate the first EMA copy instead of the raw weights
+        public var checkpointEverySteps: Int?     // default: once per epoch (and at the end)
+        public var keepLastCheckpoints = 3
+        public var logEverySteps = 1
+        public var shuffle = true
+
+        public init(model: Module, data: Dataset, evalData: Dataset? = nil, batchSize: Int, epochs: Int? = nil,
+                    steps: Int? = nil) {
+            self.model = model
+            self.data = data
+            self.evalData = evalData
+            self.batchSize = batchSize
+            self.epochs = epochs
+            self.steps = steps
+        }
+    }
+
+    /// Decides, at a step boundary, whether training goes on.
+    public enum BoundaryDecision { case proceed, stop }
+
+    public let configuration: Configuration
+    public var model: Module { configuration.model }
+    public private(set) var optimizer: any Optimizer
+    /// Builds an optimizer over the model's current parameters (again after growth).
+    public let makeOptimizer: (Module) throws -> any Optimizer
+    public var schedule: (any LearningRateSchedule)?
+    public private(set) var ema: EMA?
+    public var controller: ProgressiveController?
+    /// The loss of one batch; default: cross-entropy of the model's logits.
+    public var lossFunction: ((Module, Batch) throws -> Tensor)?
+    public let loader: DataLoader
+    public private(set) var state = TrainingState()
+    public var interrupted = false
+
+    // Hooks (the Lua binding forwards them to recipe functions).
+    public var onStep: ((TrainingState) throws -> Void)?
+    public var onEpoch: ((TrainingState) throws -> Void)?
+    public var onEval: ((TrainingState) throws -> Void)?
+    public var onCheckpoint: ((TrainingState, URL) throws -> Void)?
+    public var onStage: ((TrainingState) throws -> Void)?
+    public var onStepBoundary: ((Trainer) throws -> BoundaryDecision)?
+
+    // Outputs (all optional: a trainer without a run directory only trains).
+    public let run: RunDirectory?
+    private var metrics: MetricsLog?
+    private var summary: SummaryCSV?
+    private var tensorBoard: TensorBoardWriter?
+    private var checkpoints: CheckpointManager?
+    public var progress: ProgressBar?
+
+    public init(_ configuration: Configuration, makeOptimizer: @escaping (Module) throws -> any Optimizer,
+                schedule: (any LearningRateSchedule)? = nil, run: RunDirectory? = nil) throws {
+        guard configuration.batchSize > 0 else { throw TrainingError("batch size must be positive, not \(configuration.batchSize)") }
+        guard configuration.gradientAccumulation > 0 else { throw TrainingError("gradient accumulation must be ≥ 1") }
+        self.configuration = configuration
+        self.makeOptimizer = makeOptimizer
+        self.schedule = schedule
+        self.run = run
+        optimizer = try makeOptimizer(configuration.model)
+        ema = configuration.emaDecays.isEmpty ? nil : try EMA(model: configuration.model, decays: configuration.emaDecays)
+        loader = try DataLoader(dataset: configuration.data, batchSize: configuration.batchSize,
+                                shuffle: configuration.shuffle, dropLast: true)
+        let perEpoch = loader.batchesPerEpoch / configuration.gradientAccumulation
+        guard perEpoch > 0 else {
+            throw TrainingError("the dataset has \(configuration.data.count) examples: fewer than one step of \(configuration.batchSize * configuration.gradientAccumulation)")
+        }
+        state.stepsPerEpoch = perEpoch
+        if let steps = configuration.steps {
+            state.totalSteps = steps
+        } else {
+            state.totalSteps = (configuration.epochs ?? 1) * perEpoch
+        }
+        guard state.totalSteps > 0 else { throw TrainingError("nothing to train: 0 steps") }
+    }
+
+    // MARK: Resume
+
+    /// Restores everything a checkpoint holds; the next `train()` continues from there.
+    public func resume(from url: URL) throws {
+        let (tensors, metadata) = try SafeTensors.read(url)
+        let saved = SavedState(tensors: tensors, metadata: metadata)
+        if let controller { try controller.load(saved.scoped("controller.")) }
+        // The controller may have re-shaped the model: rebuild what depends on its parameters.
+        var modelState = StateDict()
+        for (k, v) in tensors where k.hasPrefix("model.") { modelState[String(k.dropFirst(6))] = v }
+        try model.load(modelState)
+        optimizer = try makeOptimizer(model)
+        try optimizer.load(saved.scoped("optimizer."))
+        if !configuration.emaDecays.isEmpty {
+            ema = try EMA(model: model, decays: configuration.emaDecays)
+            try ema?.load(saved.scoped("ema."))
+        }
+        var reader = CheckpointMetadata(metadata, url: url)
+        state.step = try reader.integer("autoprog.step")
+        state.epoch = try reader.integer("autoprog.epoch")
+        loader.position = DataLoader.Position(epoch: try reader.integer("autoprog.data_epoch"),
+                                              batch: try reader.integer("autoprog.data_batch"))
+        Random.restore(try reader.randomState("autoprog.random"))
+        if let run {
+            metrics = try MetricsLog(url: run.metricsURL, truncatingAfterStep: state.step)
+            summary = try SummaryCSV(url: run.summaryURL, truncatingAfterEpoch: state.epoch)
+        }
+    }
+
+    // MARK: The loop
+
+    /// Trains to the configured length (or until stopped) and returns the final state.
+    @discardableResult
+    public func train() throws -> TrainingState {
+        try openOutputs()
+        model.train()
+        let start = Date()
+        var lastStageDescription = controller?.stageDescription
+        var smoothedRate = 0.0
+        while state.step < state.totalSteps {
+            if let controller {
+                let action = try controller.willStep(self)
+                if action.contains(.parametersChanged) { try rebuildOptimizer() }
+                if action.contains(.stageStarted) || controller.stageDescription != lastStageDescription {
+                    lastStageDescription = controller.stageDescription
+                    state.stage = lastStageDescription
+                    if let s = lastStageDescription { progress?.message("stage: \(s)") }
+                    try onStage?(state)
+                }
+            }
+            let stepStart = Date()
+            let lr = schedule?.learningRate(at: state.step) ?? optimizer.learningRate
+            optimizer.learningRate = lr
+            optimizer.zeroGrad()
+            var lossSum: Float = 0
+            var images = 0
+            for _ in 0..<configuration.gradientAccumulation {
+                var batch = try loader.next()
+                if let controller { batch = try controller.prepare(batch) }
+                images += batch.labels.count
+                let loss = try computeLoss(batch)
+                let value = try loss.item()
+                guard value.isFinite else { try stopOnNonFiniteLoss(value) }
+                lossSum += value
+                let scaled = configuration.gradientAccumulation == 1 ? loss : try loss / Float(configuration.gradientAccumulation)
+                try scaled.backward()
+            }
+            if let maxNorm = configuration.clipGradientNorm {
+                try clipGradientNorm(optimizer.parameters, maxNorm: maxNorm)
+            }
+            try optimizer.step()
+            try ema?.update()
+
+            state.step += 1
+            state.loss = lossSum / Float(configuration.gradientAccumulation)
+            state.learningRate = lr
+            let seconds = Date().timeIntervalSince(stepStart)
+            let rate = Double(images) / max(seconds, 1e-9)
+            smoothedRate = smoothedRate == 0 ? rate : 0.9 * smoothedRate + 0.1 * rate
+            state.imagesPerSecond = smoothedRate
+            state.elapsedSeconds = Date().timeIntervalSince(start)
+            try logStep(imagesPerSecond: rate)
+            try onStep?(state)
+
+            let epochEnded = state.step % state.stepsPerEpoch == 0
+            if epochEnded { state.epoch += 1 }
+            let evalDue = configuration.evalEverySteps.map { state.step % $0 == 0 } ?? epochEnded
+            if evalDue || state.step == state.totalSteps, configuration.evalData != nil {
+                try evaluateAndLog()
+            }
+            if epochEnded { try endEpoch() }
+            let checkpointDue = configuration.checkpointEverySteps.map { state.step % $0 == 0 } ?? epochEnded
+            if checkpointDue || state.step == state.totalSteps { try saveCheckpoint() }
+
+            if let boundary = onStepBoundary, try boundary(self) == .stop {
+                interrupted = true
+                if !(checkpointDue || state.step == state.totalSteps) { try saveCheckpoint() }
+                break
+            }
+        }
+        progress?.finish()
+        try tensorBoard?.flush()
+        return state
+    }
+
+    private func computeLoss(_ batch: Batch) throws -> Tensor {
+        if let lossFunction { return try lossFunction(model, batch) }
+        return try crossEntropy(model(batch.images), targets: batch.labels, labelSmoothing: configuration.labelSmoothing)
+    }
+
+    /// A NaN/Inf loss stops the run: the weights are still those of the last good step,
+    /// so they are checkpointed before the error names the step.
+    private func stopOnNonFiniteLoss(_ value: Float) throws -> Never {
+        var saved: URL?
+        if checkpoints != nil { saved = try? saveCheckpoint() }
+        let note = saved.map { "; the last good weights are in \($0.path)" } ?? ""
+        throw TrainingError("loss is \(value) at step \(state.step + 1) (epoch \(state.epoch + 1))\(note)")
+    }
+
+    private func rebuildOptimizer() throws {
+        optimizer = try makeOptimizer(model)
+        if !configuration.emaDecays.isEmpty { ema = try EMA(model: model, decays: configuration.emaDecays) }
+    }
+
+    // MARK: Evaluation
+
+    /// Top-1 accuracy and mean loss of the classifier on `data` (eval mode, no gradients).
+    public func evaluate(_ data: Dataset? = nil) throws -> Evaluation {
+        guard let data = data ?? configuration.evalData else { throw TrainingError("no evaluation data") }
+        let run = { () throws -> Evaluation in
+            let wasTraining = self.model.isTraining
+            self.model.eval()
+            defer { self.model.train(wasTraining) }
+            return try Autograd.withoutGradients {
+                var correct = 0, total = 0
+                var lossSum = 0.0
+                let size = self.configuration.evalBatchSize ?? self.configuration.batchSize
+                var start = 0
+                while start < data.count {
+                    let indices = Array(start..<min(start + size, data.count))
+                    var batch = try data.batch(indices)
+                    if let controller = self.controller { batch = try controller.prepare(batch) }
+                    let logits = try self.model(batch.images)
+                    lossSum += Double(try crossEntropy(logits, targets: batch.labels).item()) * Double(indices.count)
+                    let predicted = try logits.argmax(axis: -1)
+                    correct += zip(predicted, batch.labels).filter { $0 == $1 }.count
+                    total += indices.count
+                    start += size
+                }
+                return Evaluation(loss: lossSum / Double(max(total, 1)), top1: 100 * Double(correct) / Double(max(total, 1)),
+                                  count: total)
+            }
+        }
+        if configuration.evaluateWithEMA, let ema { return try ema.swapped(decayIndex: 0, run) }
+        return try run()
+    }
+
+    private func evaluateAndLog() throws {
+        let e = try evaluate()
+        state.eval = ["loss": e.loss, "top1": e.top1]
+        try tensorBoard?.addScalar("eval/loss", Float(e.loss), step: state.step)
+        try tensorBoard?.addScalar("eval/top1", Float(e.top1), step: state.step)
+        var record: OrderedDictionary<String, JSONValue> = ["step": .integer(state.step), "epoch": .integer(state.epoch)]
+        record["eval_loss"] = .number(e.loss)
+        record["eval_top1"] = .number(e.top1)
+        try metrics?.append(.object(record))
+        progress?.message(String(format: "step %d: eval loss %.4f, top-1 %.2f%%", state.step, e.loss, e.top1))
+        try onEval?(state)
+    }
+
+    private func endEpoch() throws {
+        var row: OrderedDictionary<String, JSONValue> = ["epoch": .integer(state.epoch), "step": .integer(state.step),
+                                                         "loss": .number(Double(state.loss)),
+                                                         "lr": .number(Double(state.learningRate))]
+        for (k, v) in state.eval { row["eval_" + k] = .number(v) }
+        row["elapsed_s"] = .number(state.elapsedSeconds)
+        try summary?.append(row)
+        try onEpoch?(state)
+    }
+
+    // MARK: Outputs
+
+    private func openOutputs() throws {
+        guard let run else { return }
+        if metrics == nil { metrics = try MetricsLog(url: run.metricsURL) }
+        if summary == nil { summary = try SummaryCSV(url: run.summaryURL) }
+        if tensorBoard == nil { tensorBoard = try TensorBoardWriter(directory: run.url) }
+        if checkpoints == nil { checkpoints = try CheckpointManager(directory: run.checkpointsURL, keepLast: configuration.keepLastCheckpoints) }
+    }
+
+    private func logStep(imagesPerSecond: Double) throws {
+        progress?.update(step: state.step, loss: state.loss, learningRate: state.learningRate,
+                         imagesPerSecond: state.imagesPerSecond, stage: state.stage)
+        guard state.step % configuration.logEverySteps == 0 || state.step == state.totalSteps else { return }
+        var record: OrderedDictionary<String, JSONValue> = [
+            "step": .integer(state.step), "epoch": .integer(state.epoch),
+            "loss": .number(Double(state.loss)), "lr": .number(Double(state.learningRate)),
+            "imgs_per_s": .number((imagesPerSecond * 10).rounded() / 10),
+        ]
+        if let stage = state.stage { record["stage"] = .string(stage) }
+        try metrics?.append(.object(record))
+        try tensorBoard?.addScalar("train/loss", state.loss, step: state.step)
+        try tensorBoard?.addScalar("train/lr", state.learningRate, step: state.step)
+    }
+
+    /// Everything needed to continue this run exactly, in one safetensors file.
+    public func checkpointState() -> SavedState {
+        var saved = SavedState()
+        for (k, v) in model.stateDict() { saved.tensors["model." + k] = v }
+        let parts = [optimizer.stateDict().prefixed("optimizer."), ema?.stateDict().prefixed("ema."),
+                     controller?.stateDict().prefixed("controller.")].compactMap { $0 }
+        for part in parts {
+            for (k, v) in part.tensors { saved.tensors[k] = v }
+            saved.metadata.merge(part.metadata) { a, _ in a }
+        }
+        saved.metadata["autoprog.version"] = AutoProgInfo.version
+        saved.metadata["autoprog.step"] = String(state.step)
+        saved.metadata["autoprog.epoch"] = String(state.epoch)
+        saved.metadata["autoprog.data_epoch"] = String(loader.position.epoch)
+        saved.metadata["autoprog.data_batch"] = String(loader.position.batch)
+        saved.metadata["autoprog.random"] = Random.state.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            .joined(separator: ",")
+        return saved
+    }
+
+    @discardableResult
+    public func saveCheckpoint() throws -> URL? {
+        guard let checkpoints else { return nil }
+        let saved = checkpointState()
+        let url = try checkpoints.save(saved.tensors, metadata: saved.metadata, step: state.step)
+        try onCheckpoint?(state, url)
+        return url
+    }
+}
+
+/// A training run cannot go on; the message says why and where.
+public struct TrainingError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Typed reads of a checkpoint's metadata with errors naming the file and key.
+struct CheckpointMetadata {
+    let metadata: [String: String]
+    let url: URL
+
+    init(_ metadata: [String: String], url: URL) {
+        self.metadata = metadata
+        self.url = url
+    }
+
+    func integer(_ key: String) throws -> Int {
+        guard let s = metadata[key], let v = Int(s) else {
+            throw CheckpointError(path: url.path, "metadata \(key) is missing or not an integer (is this an autoprog training checkpoint?)")
+        }
+        return v
+    }
+
+    func randomState(_ key: String) throws -> [String: UInt64] {
+        guard let s = metadata[key] else { throw CheckpointError(path: url.path, "metadata \(key) is missing") }
+        var out: [String: UInt64] = [:]
+        for part in s.split(separator: ",") {
+            let kv = part.split(separator: "=")
+            guard kv.count == 2, let v = UInt64(kv[1]) else { throw CheckpointError(path: url.path, "metadata \(key) is malformed") }
+            out[String(kv[0])] = v
+        }
+        return out
+    }
+}
