@@ -32,7 +32,13 @@ let package = Package(
                 .product(name: "Collections", package: "swift-collections"),
             ],
             path: "Sources/AutoProg"),
-        .target(name: "AutoProgLua", dependencies: ["AutoProg", "CLua", "CLuaBridge", "CEdit"], path: "Sources/AutoProgLua"),
+        .target(
+            name: "AutoProgLua",
+            dependencies: [
+                "AutoProg", "CLua", "CLuaBridge", "CEdit",
+                .product(name: "Collections", package: "swift-collections"),
+            ],
+            path: "Sources/AutoProgLua"),
         .executableTarget(
             name: "autoprog-run",
             dependencies: [
@@ -51,5 +57,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["AutoProg"]),
         .testTarget(name: "TrainTests", dependencies: ["AutoProg"], exclude: ["validate_notebook.py"]),
         .testTarget(name: "LuaTests", dependencies: ["AutoProgLua"]),
+        // End-to-end: drives the built autoprog-run binary on tiny recipes.
+        .testTarget(name: "RunnerTests", dependencies: ["autoprog-run", "AutoProg"], exclude: ["Fixtures"]),
     ]
 )

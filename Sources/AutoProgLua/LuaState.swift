@@ -40,6 +40,9 @@ public final class LuaState {
     public var optionsDeclared: (([RecipeOptions.Option]) -> Void)?
     /// The options `ap.options` resolved (defaults with overrides applied), for config.json.
     public internal(set) var resolvedOptions: [RecipeOptions.Option]?
+    /// The recipe run this state executes (run directory, notebook, console), when run by
+    /// `autoprog-run`; nil in a bare state, where `ap.train` trains without writing a run.
+    public var session: RecipeSession?
 
     /// One-line documentation by path (`ap.zeros`, `Tensor:view`, `ap.nn.Linear`).
     var documentation: [String: String] = [:]
@@ -49,6 +52,8 @@ public final class LuaState {
     var retainedBoxes: [AnyObject] = []
     /// Bytes of tensors created since the collector was last told about them.
     var pendingExternalBytes = 0
+    /// Storage of `onImageSaved` (ImageBinding.swift).
+    var imageSavedHook: ((URL, Data) -> Void)?
 
     /// The light-userdata error value that stops a recipe for `--help`.
     nonisolated(unsafe) static let helpSentinel = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)

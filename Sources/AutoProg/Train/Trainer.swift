@@ -59,6 +59,11 @@ public final class Trainer {
     public let loader: DataLoader
     public private(set) var state = TrainingState()
     public var interrupted = false
+    /// Multiplies the schedule's rate. Setting the optimizer's rate by hand between steps
+    /// (from the REPL: `opt.lr = 1e-4`) sets this scale, so the change sticks and the
+    /// schedule's shape continues from the new level.
+    public private(set) var learningRateScale: Float = 1
+    private var lastAppliedLearningRate: Float?
 
     // Hooks (the Lua binding forwards them to recipe functions).
     public var onStep: ((TrainingState) throws -> Void)?
@@ -118,12 +123,14 @@ public final class Trainer {
             ema = try EMA(model: model, decays: configuration.emaDecays)
             try ema?.load(saved.scoped("ema."))
         }
-        var reader = CheckpointMetadata(metadata, url: url)
+        let reader = CheckpointMetadata(metadata, url: url)
         state.step = try reader.integer("autoprog.step")
         state.epoch = try reader.integer("autoprog.epoch")
         loader.position = DataLoader.Position(epoch: try reader.integer("autoprog.data_epoch"),
                                               batch: try reader.integer("autoprog.data_batch"))
         Random.restore(try reader.randomState("autoprog.random"))
+        learningRateScale = metadata["autoprog.lr_scale"].flatMap(Float.init) ?? 1
+        lastAppliedLearningRate = nil
         if let run {
             metrics = try MetricsLog(url: run.metricsURL, truncatingAfterStep: state.step)
             summary = try SummaryCSV(url: run.summaryURL, truncatingAfterEpoch: state.epoch)
@@ -152,8 +159,13 @@ public final class Trainer {
                 }
             }
             let stepStart = Date()
-            let lr = schedule?.learningRate(at: state.step) ?? optimizer.learningRate
+            if let applied = lastAppliedLearningRate, optimizer.learningRate != applied, let schedule, state.step > 0 {
+                let scheduled = schedule.learningRate(at: state.step - 1)
+                if scheduled > 0 { learningRateScale = optimizer.learningRate / scheduled }
+            }
+            let lr = schedule.map { $0.learningRate(at: state.step) * learningRateScale } ?? optimizer.learningRate
             optimizer.learningRate = lr
+            lastAppliedLearningRate = lr
             optimizer.zeroGrad()
             var lossSum: Float = 0
             var images = 0
@@ -321,6 +333,7 @@ public final class Trainer {
         saved.metadata["autoprog.epoch"] = String(state.epoch)
         saved.metadata["autoprog.data_epoch"] = String(loader.position.epoch)
         saved.metadata["autoprog.data_batch"] = String(loader.position.batch)
+        saved.metadata["autoprog.lr_scale"] = "\(learningRateScale)"
         saved.metadata["autoprog.random"] = Random.state.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             .joined(separator: ",")
         return saved

@@ -23,6 +23,8 @@ extension LuaState {
         installModels(ap)
         installOptim(ap)
         installCheckpoint(ap)
+        installData(ap)
+        installImage(ap)
         installOptions(ap)
 
         lua_getfield(L, ap_lua_registry_index(), "_LOADED")

@@ -1,0 +1,215 @@
+import AutoProg
+import CLua
+import CLuaBridge
+import Foundation
+
+/// A training run as Lua holds it (`local run = ap.train{...}`).
+final class RunBox: LuaHostObject {
+    static let luaTypeName = "autoprog.Run"
+    let trainer: Trainer
+    init(_ trainer: Trainer) { self.trainer = trainer }
+}
+
+/// `ap.train{...}`: the one training loop all recipes share, bound to the recipe's run
+/// (run directory, notebook, console) when `autoprog-run` runs it.
+extension LuaState {
+    static let trainKeys = [
+        "model", "data", "eval", "epochs", "steps", "batch", "eval_batch", "optimizer", "lr_schedule", "grad_accum",
+        "clip_grad", "ema", "eval_ema", "label_smoothing", "eval_every", "checkpoint_every", "keep_last", "log_every",
+        "shuffle", "loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage",
+    ]
+    static let hookKeys = ["loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage"]
+
+    func installTrain(_ ap: Int32) {
+        documentation["Run"] = "A training run: run.dir, run.step, run.epoch, run.loss, run.lr, run:evaluate(data), run:checkpoint(), run:state()."
+        defineType(RunBox.self, methods: runMethods, metamethods: [], getter: { call in
+            let box = try call.object(1, RunBox.self)
+            guard call.type(2) == LUA_TSTRING else { return 0 }
+            let t = box.trainer
+            switch try call.string(2) {
+            case "dir": if let run = t.run { call.push(run.url.path) } else { call.pushNil() }
+            case "step": call.push(t.state.step)
+            case "epoch": call.push(t.state.epoch)
+            case "loss": call.push(t.state.loss)
+            case "lr": call.push(t.optimizer.learningRate)
+            case "interrupted": call.push(t.interrupted)
+            default: return 0
+            }
+            return 1
+        }, tostring: { box in
+            let s = box.trainer.state
+            return "Run step \(s.step)/\(s.totalSteps) epoch \(s.epoch) loss \(s.loss)" + (box.trainer.run.map { " at \($0.url.path)" } ?? "")
+        })
+        register([
+            LuaBinding("train", "ap.train{model=, data=, eval=, epochs= | steps=, batch=, optimizer=ap.optim.adamw{}, lr_schedule=, grad_accum=1, clip_grad=, ema={decays}, eval_ema=false, label_smoothing=0, eval_every=, checkpoint_every=, keep_last=3, log_every=1, shuffle=true, loss=function(model, batch), on_step/on_epoch/on_eval/on_checkpoint/on_stage=function(state)}: trains and returns the run.") { call in
+                try LuaState.train(call)
+            },
+        ], in: ap, path: "ap")
+    }
+
+    private var runMethods: [LuaBinding] {
+        [
+            LuaBinding("evaluate", "run:evaluate([data]): {loss=, top1=, count=} of the model on data (default: the eval set).") { call in
+                let box = try call.object(1, RunBox.self)
+                let data = try call.isNoneOrNil(2) ? nil : LuaState.dataset(call, 2, key: "data")
+                let e = try box.trainer.evaluate(data)
+                lua_createtable(call.L, 0, 3)
+                call.push(e.loss); call.setRawField(-2, "loss")
+                call.push(e.top1); call.setRawField(-2, "top1")
+                call.push(e.count); call.setRawField(-2, "count")
+                return 1
+            },
+            LuaBinding("checkpoint", "run:checkpoint(): saves a checkpoint now; returns its path (nil without a run directory).") { call in
+                let box = try call.object(1, RunBox.self)
+                if let url = try box.trainer.saveCheckpoint() { call.push(url.path) } else { call.pushNil() }
+                return 1
+            },
+            LuaBinding("state", "run:state(): the training state table hooks receive.") { call in
+                LuaState.pushState(call, try call.object(1, RunBox.self).trainer.state)
+                return 1
+            },
+        ]
+    }
+
+    static func dataset(_ call: LuaCall, _ i: Int32, key: String) throws -> Dataset {
+        guard let box = LuaHost.object(call.L, i, DatasetBox.self) else {
+            throw LuaBindingError("ap.train: \(key) must be a Dataset (e.g. ap.data.fashion_mnist{}), got \(LuaCall.typeName(call.L, i))")
+        }
+        return box.dataset
+    }
+
+    static func pushState(_ call: LuaCall, _ s: TrainingState) {
+        lua_createtable(call.L, 0, 12)
+        call.push(s.step); call.setRawField(-2, "step")
+        call.push(s.epoch); call.setRawField(-2, "epoch")
+        call.push(s.totalSteps); call.setRawField(-2, "total_steps")
+        call.push(s.stepsPerEpoch); call.setRawField(-2, "steps_per_epoch")
+        call.push(s.loss); call.setRawField(-2, "loss")
+        call.push(s.learningRate); call.setRawField(-2, "lr")
+        call.push(s.imagesPerSecond); call.setRawField(-2, "imgs_per_s")
+        call.push(s.elapsedSeconds); call.setRawField(-2, "elapsed")
+        if let stage = s.stage { call.push(stage); call.setRawField(-2, "stage") }
+        lua_createtable(call.L, 0, Int32(s.eval.count))
+        for (k, v) in s.eval { call.push(v); call.setRawField(-2, k) }
+        call.setRawField(-2, "eval")
+    }
+
+    private static func train(_ call: LuaCall) throws -> Int {
+        let L = call.L
+        let o = try LuaOptions(call, 1, valid: trainKeys, context: "ap.train")
+        guard let optionsIndex = o.index else { throw LuaBindingError("ap.train: expects an options table {model=, data=, ...}") }
+        guard let moduleBox = try o.value("model", { _ in LuaHost.object(L, -1, ModuleBox.self) }) ?? nil else {
+            throw LuaBindingError("ap.train: model = a Module is required")
+        }
+        guard o.has("data") else { throw LuaBindingError("ap.train: data = a Dataset is required") }
+        let data = try o.value("data") { _ in try dataset(call, -1, key: "data") }!
+        let evalData = try o.value("eval") { _ in try dataset(call, -1, key: "eval") }
+        guard let batch = try o.integer("batch") else { throw LuaBindingError("ap.train: batch = batch size is required") }
+
+        var config = Trainer.Configuration(model: moduleBox.module, data: data, evalData: evalData, batchSize: batch,
+                                           epochs: try o.integer("epochs"), steps: try o.integer("steps"))
+        if config.epochs == nil && config.steps == nil { throw LuaBindingError("ap.train: give epochs = or steps =") }
+        config.gradientAccumulation = try o.integer("grad_accum") ?? 1
+        config.clipGradientNorm = try o.float("clip_grad")
+        config.emaDecays = try o.numbers("ema")?.map(Float.init) ?? []
+        config.evaluateWithEMA = try o.boolean("eval_ema") ?? false
+        config.labelSmoothing = try o.float("label_smoothing") ?? 0
+        config.evalEverySteps = try o.integer("eval_every")
+        config.evalBatchSize = try o.integer("eval_batch")
+        config.checkpointEverySteps = try o.integer("checkpoint_every")
+        config.keepLastCheckpoints = try o.integer("keep_last") ?? 3
+        config.logEverySteps = try o.integer("log_every") ?? 1
+        config.shuffle = try o.boolean("shuffle") ?? true
+
+        let optimizerBox = try o.value("optimizer") { _ -> OptimizerBox in
+            guard let b = LuaHost.object(L, -1, OptimizerBox.self) else {
+                throw LuaBindingError("ap.train: optimizer must be an optimizer (ap.optim.adamw{...}), got \(LuaCall.typeName(L, -1))")
+            }
+            return b
+        } ?? OptimizerBox(kind: "adamw", settings: OptimizerSettings())
+        let scheduleBox = try o.value("lr_schedule") { _ -> ScheduleBox in
+            guard let b = LuaHost.object(L, -1, ScheduleBox.self) else {
+                throw LuaBindingError("ap.train: lr_schedule must be a schedule (ap.sched.cosine{...}), got \(LuaCall.typeName(L, -1))")
+            }
+            return b
+        }
+
+        // Lua callbacks live in the registry for the run's duration.
+        var refs: [String: Int32] = [:]
+        for key in hookKeys where call.rawField(optionsIndex, key) != LUA_TNIL {
+            guard lua_type(L, -1) == LUA_TFUNCTION else {
+                let got = LuaCall.typeName(L, -1)
+                lua_settop(L, -2)
+                throw LuaBindingError("ap.train: \(key) must be a function, got \(got)")
+            }
+            refs[key] = luaL_ref(L, ap_lua_registry_index())
+        }
+        defer { for r in refs.values { luaL_unref(L, ap_lua_registry_index(), r) } }
+
+        let session = call.state.session
+        let trainer = try Trainer(config, makeOptimizer: { model in
+            try optimizerBox.bind(model: model, parameters: model.parameters)
+            return try optimizerBox.bound("ap.train")
+        }, run: session?.run)
+        trainer.schedule = try scheduleBox?.resolve(defaultLearningRate: trainer.optimizer.learningRate,
+                                                    defaultTotalSteps: trainer.state.totalSteps)
+
+        func callHook(_ key: String, _ push: () throws -> Int32) throws {
+            guard let ref = refs[key] else { return }
+            lua_rawgeti(L, ap_lua_registry_index(), lua_Integer(ref))
+            let n = try push()
+            try call.protectedCall(arguments: n, results: 0)
+        }
+        trainer.onStep = { s in try callHook("on_step") { pushState(call, s); return 1 } }
+        trainer.onEpoch = { s in try callHook("on_epoch") { pushState(call, s); return 1 } }
+        trainer.onEval = { s in try callHook("on_eval") { pushState(call, s); return 1 } }
+        trainer.onStage = { s in try callHook("on_stage") { pushState(call, s); return 1 } }
+        trainer.onCheckpoint = { s, url in
+            try callHook("on_checkpoint") { pushState(call, s); call.push(url.path); return 2 }
+        }
+        if let ref = refs["loss"] {
+            trainer.lossFunction = { model, batch in
+                lua_rawgeti(L, ap_lua_registry_index(), lua_Integer(ref))
+                call.push(object: model === moduleBox.module ? moduleBox : ModuleBox(model))
+                lua_createtable(L, 0, 3)
+                call.push(batch.images); call.setRawField(-2, "images")
+                call.push(integers: batch.labels.map { $0 + 1 }); call.setRawField(-2, "labels")
+                call.push(integers: batch.indices.map { $0 + 1 }); call.setRawField(-2, "indices")
+                try call.protectedCall(arguments: 2, results: 1)
+                defer { lua_settop(L, -2) }
+                guard let t = LuaHost.object(L, -1, TensorBox.self) else {
+                    throw LuaBindingError("ap.train: loss must return a Tensor, got \(LuaCall.typeName(L, -1))")
+                }
+                return t.tensor()
+            }
+        }
+
+        let runBox = RunBox(trainer)
+        // The live objects the REPL and attached clients see.
+        call.push(object: runBox); call.state.setGlobal("run")
+        call.push(object: moduleBox); call.state.setGlobal("model")
+        call.push(object: optimizerBox); call.state.setGlobal("opt")
+        call.push(object: DatasetBox(data)); call.state.setGlobal("data")
+
+        if let session {
+            try session.writeConfig(options: call.state.resolvedOptions)
+            if let checkpoint = session.resumeCheckpoint {
+                try trainer.resume(from: checkpoint)
+                FileHandle.standardError.write(Data("resumed from \(checkpoint.path) at step \(trainer.state.step)\n".utf8))
+            }
+            trainer.progress = ProgressBar(total: trainer.state.totalSteps, isTerminal: session.isTerminal)
+            if let console = session.console {
+                console.bindGlobals(["run", "model", "opt", "data"])
+                trainer.onStepBoundary = { t in
+                    console.atStepBoundary("step \(t.state.step)/\(t.state.totalSteps), epoch \(t.state.epoch)") == .stop ? .stop : .proceed
+                }
+            }
+            try Interrupts.withTrainingInterrupts { _ = try trainer.train() }
+            try session.notebook.write(to: session.run.notebookURL)
+        } else {
+            try trainer.train()
+        }
+        call.push(object: runBox)
+        return 1
+    }
+}

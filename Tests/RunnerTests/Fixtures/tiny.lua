@@ -1,0 +1,22 @@
+-- A tiny, fast recipe for the runner's end-to-end tests.
+-- %% setup
+local ap = require "autoprog"
+local opts = ap.options{ steps = 8, batch = 16, subset = 256, seed = 3, crash_at = 0, checkpoint_every = 4, dim = 16 }
+ap.manual_seed(opts.seed)
+local train = ap.data.fashion_mnist{ split = "train", subset = opts.subset }
+local test = ap.data.fashion_mnist{ split = "test", subset = 64 }
+local model = ap.models.vit{ image = 28, patch = 7, channels = 1, classes = 10, dim = opts.dim, depth = 2, heads = 2, drop_path = 0.1 }
+print("model parameters: " .. model:num_parameters())
+-- %% train
+local run = ap.train{
+  model = model, data = train, eval = test, steps = opts.steps, batch = opts.batch,
+  optimizer = ap.optim.adamw{ lr = 3e-3 }, lr_schedule = ap.sched.cosine{ warmup = 2 },
+  ema = { 0.9 }, label_smoothing = 0.1, checkpoint_every = opts.checkpoint_every, eval_every = 4,
+  on_step = function(s)
+    if s.step == opts.crash_at then error("crash requested at step " .. s.step) end
+  end,
+  on_eval = function(s) print(("eval at step %d: top-1 %.1f%%"):format(s.step, s.eval.top1)) end,
+}
+-- %% results
+print(("done: step %d, loss %.4f"):format(run.step, run.loss))
+ap.image.save(run.dir .. "/samples/grid.png", ap.image.grid(test:images{ 1, 2, 3, 4 }, { nrow = 2 }))

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@testable import AutoProg
+
+@Suite(.serialized) struct RunnerTests {
+    @Test func versionAndRecipeHelp() throws {
+        let r = try Runner()
+        let version = try r.run(["--version"])
+        #expect(version.status == 0 && version.stdout.contains("autoprog \(AutoProgInfo.version)"))
+        let help = try r.run([r.recipe("tiny.lua"), "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("--steps") && help.stdout.contains("--crash_at"), "\(help.stdout)")
+    }
+
+    @Test func badOptionsListTheValidOnes() throws {
+        let r = try Runner()
+        let unknown = try r.run([r.recipe("tiny.lua"), "--stepz=3"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("stepz") && unknown.stderr.contains("steps"), "\(unknown.stderr)")
+        let badType = try r.run([r.recipe("tiny.lua"), "--steps=many"])
+        #expect(badType.status != 0 && badType.stderr.contains("steps"))
+    }
+
+    @Test func recipeErrorsNameFileAndLine() throws {
+        let r = try Runner()
+        let broken = r.workDirectory.appendingPathComponent("broken.lua")
+        try "local ap = require 'autoprog'\nlocal x = ap.zeros(2, 3)\nlocal y = x:matmul(ap.zeros(4, 5))\n".write(to: broken, atomically: true, encoding: .utf8)
+        let result = try r.run([broken.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("broken.lua:3:") && result.stderr.contains("[2, 3]"), "\(result.stderr)")
+        let syntax = r.workDirectory.appendingPathComponent("syntax.lua")
+        try "local x = = 1\n".write(to: syntax, atomically: true, encoding: .utf8)
+        let s = try r.run([syntax.path])
+        #expect(s.status != 0 && s.stderr.contains("syntax.lua:1:"), "\(s.stderr)")
+    }
+
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func runWritesTheRunDirectory() throws {
+        let r = try Runner()
+        let result = try r.run([r.recipe("tiny.lua")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let dir = try #require(result.runDirectory)
+        for file in ["config.json", "metrics.jsonl", "summary.csv", "notebook.ipynb", "checkpoints/latest", "samples/grid.png"] {
+            #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), "missing \(file)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).contains { $0.hasPrefix("events.out.tfevents.") })
+        #expect(try Runner.losses(dir).count == 8)
+        let config = try JSONValue.parse(String(contentsOf: dir.appendingPathComponent("config.json"), encoding: .utf8))
+        #expect(config["options"]?["steps"] == .integer(8))
+        #expect(config["recipe_sha256"]?.stringValue?.count == 64)
+        // The notebook: one cell per `-- %%`, with the prints in the cells that made them.
+        let notebook = try JSONValue.parse(String(contentsOf: dir.appendingPathComponent("notebook.ipynb"), encoding: .utf8))
+        let cells = try #require(notebook["cells"]?.arrayValue)
+        #expect(cells.count == 3)
+        #expect(cells[0].serialized.contains("model parameters"))
+        #expect(cells[1].serialized.contains("eval at step 4"))
+        #expect(cells[2].serialized.contains("image/png"))
+        #expect(result.stdout.contains("done: step 8"))
+    }
+
+    /// A run that crashes after its step-4 checkpoint, resumed with --resume latest, logs
+    /// exactly the losses of a run that never stopped.
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func resumeIsBitIdentical() throws {
+        let r = try Runner()
+        let whole = try r.run([r.recipe("tiny.lua")])
+        #expect(whole.status == 0, "\(whole.stderr)")
+        let crashed = try r.run([r.recipe("tiny.lua"), "--crash_at=6"])
+        #expect(crashed.status != 0 && crashed.stderr.contains("crash requested at step 6"))
+        let resumed = try r.run([r.recipe("tiny.lua"), "--resume=latest"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resumed from") && resumed.stderr.contains("at step 4"), "\(resumed.stderr)")
+        #expect(resumed.runDirectory == crashed.runDirectory)
+        let expected = try Runner.losses(try #require(whole.runDirectory))
+        let got = try Runner.losses(try #require(resumed.runDirectory))
+        #expect(got == expected)
+    }
+
+    /// Ctrl-C pauses at a step boundary into the REPL (stdin here is a pipe): inspect,
+    /// change the learning rate, continue.
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func ctrlCPausesIntoTheREPL() throws {
+        let r = try Runner()
+        let (p, out, err, inp) = try r.start([r.recipe("tiny.lua"), "--steps=400", "--subset=512", "--checkpoint_every=1000"])
+        // Wait until training runs (the first metrics line), then interrupt.
+        var waited = 0
+        while waited < 600, !(FileManager.default.enumerator(atPath: r.workDirectory.path)?.contains { ($0 as? String)?.hasSuffix("metrics.jsonl") == true } ?? false) {
+            usleep(50_000); waited += 1
+        }
+        usleep(200_000)
+        kill(p.processIdentifier, SIGINT)
+        inp.fileHandleForWriting.write(Data("print('paused at', run.step)\nopt.lr = 1e-5\nprint('lr now', opt.lr)\nstop()\n".utf8))
+        try inp.fileHandleForWriting.close()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(errors)")
+        #expect(output.contains("paused at"), "\(output)")
+        #expect(output.contains("lr now\t1e-05") || output.contains("lr now\t9.99"), "\(output)")
+        // stop() checkpointed and ended the run early.
+        #expect(output.contains("done: step") && !output.contains("done: step 400"), "\(output)")
+    }
+}
