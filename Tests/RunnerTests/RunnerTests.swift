@@ -50,10 +50,11 @@ import Testing
         // The notebook: one cell per `-- %%`, with the prints in the cells that made them.
         let notebook = try JSONValue.parse(String(contentsOf: dir.appendingPathComponent("notebook.ipynb"), encoding: .utf8))
         let cells = try #require(notebook["cells"]?.arrayValue)
-        #expect(cells.count == 3)
-        #expect(cells[0].serialized.contains("model parameters"))
-        #expect(cells[1].serialized.contains("eval at step 4"))
-        #expect(cells[2].serialized.contains("image/png"))
+        // The header comment, then the recipe's three `-- %%` cells.
+        #expect(cells.count == 4)
+        #expect(cells[1].serialized.contains("model parameters"))
+        #expect(cells[2].serialized.contains("eval at step 4"))
+        #expect(cells[3].serialized.contains("image/png") && cells[3].serialized.contains("done: step 8"))
         #expect(result.stdout.contains("done: step 8"))
     }
 

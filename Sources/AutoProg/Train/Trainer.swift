@@ -213,6 +213,8 @@ public final class Trainer {
                 break
             }
         }
+        // A run ending mid-epoch still gets its summary row (epoch as a fraction).
+        if state.step % state.stepsPerEpoch != 0 { try endEpoch(partial: true) }
         progress?.finish()
         try tensorBoard?.flush()
         return state
@@ -283,14 +285,15 @@ public final class Trainer {
         try onEval?(state)
     }
 
-    private func endEpoch() throws {
-        var row: OrderedDictionary<String, JSONValue> = ["epoch": .integer(state.epoch), "step": .integer(state.step),
+    private func endEpoch(partial: Bool = false) throws {
+        let epoch: JSONValue = partial ? .number(Double(state.step) / Double(state.stepsPerEpoch)) : .integer(state.epoch)
+        var row: OrderedDictionary<String, JSONValue> = ["epoch": epoch, "step": .integer(state.step),
                                                          "loss": .number(Double(state.loss)),
                                                          "lr": .number(Double(state.learningRate))]
         for (k, v) in state.eval { row["eval_" + k] = .number(v) }
         row["elapsed_s"] = .number(state.elapsedSeconds)
         try summary?.append(row)
-        try onEpoch?(state)
+        if !partial { try onEpoch?(state) }
     }
 
     // MARK: Outputs

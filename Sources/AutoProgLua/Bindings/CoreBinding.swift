@@ -25,6 +25,7 @@ extension LuaState {
         installCheckpoint(ap)
         installData(ap)
         installImage(ap)
+        installTrain(ap)
         installOptions(ap)
 
         lua_getfield(L, ap_lua_registry_index(), "_LOADED")

@@ -189,7 +189,7 @@ extension LuaState {
         call.push(object: runBox); call.state.setGlobal("run")
         call.push(object: moduleBox); call.state.setGlobal("model")
         call.push(object: optimizerBox); call.state.setGlobal("opt")
-        call.push(object: DatasetBox(data)); call.state.setGlobal("data")
+        call.rawField(optionsIndex, "data"); call.state.setGlobal("data")
 
         if let session {
             try session.writeConfig(options: call.state.resolvedOptions)

@@ -83,6 +83,10 @@ public final class RecipeSession {
             guard let self, let lua else { return }
             self.record(text, line: RecipeSession.currentLine(in: lua.L, file: self.recipePath))
         }
+        lua.onImageSaved = { [weak self, weak lua] url, png in
+            guard let self, let lua else { return }
+            self.recordImage(png: png, caption: url.lastPathComponent, lua: lua)
+        }
     }
 
     /// Records text printed at recipe line `line` in that line's cell.
