@@ -1,5 +1,5 @@
 # autoprog: the two commands of the README, and the pieces they are made of.
-#   make run    installs what is missing, builds (release) and runs the main job
+#   make run    installs what is missing, builds (release) and runs the quick-start recipe
 #   make test   installs what is missing and runs the whole test suite
 # Both install the Debian packages they need (apt-get; sudo when not root).
 
@@ -12,8 +12,8 @@ SWIFT_TEST := swift test -c release -Xswiftc -enable-testing --no-parallel
 .PHONY: run test deps build bench
 
 run: deps
-	$(SWIFT_RELEASE) --product autoprog-bench
-	"$$($(SWIFT_RELEASE) --show-bin-path)/autoprog-bench" vit
+	$(SWIFT_RELEASE) --product autoprog-run
+	"$$($(SWIFT_RELEASE) --show-bin-path)/autoprog-run" scripts/quickstart.lua
 
 test: deps
 	$(SWIFT_TEST)

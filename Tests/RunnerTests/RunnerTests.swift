@@ -98,4 +98,32 @@ import Testing
         // stop() checkpointed and ended the run early.
         #expect(output.contains("done: step") && !output.contains("done: step 400"), "\(output)")
     }
+
+    /// `autoprog-run attach RUN_DIR` reaches a running job: its commands run at step
+    /// boundaries with the live objects, and its stop() ends the run with a checkpoint.
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func attachFromAnotherProcess() throws {
+        let r = try Runner()
+        let (p, out, err, inp) = try r.start([r.recipe("tiny.lua"), "--steps=2000", "--subset=512", "--checkpoint_every=100000"])
+        var socket: String?
+        for _ in 0..<600 where socket == nil {
+            usleep(50_000)
+            socket = FileManager.default.enumerator(atPath: r.workDirectory.path)?
+                .compactMap { $0 as? String }.first { $0.hasSuffix("repl.sock") }
+        }
+        let runDirectory = r.workDirectory.appendingPathComponent(try #require(socket)).deletingLastPathComponent()
+        let client = try r.run(["attach", runDirectory.path], input: "print('attached at', run.step > 0)\nstop()\n")
+        #expect(client.status == 0, "\(client.stderr)")
+        #expect(client.stdout.contains("attached at\ttrue"), "\(client.stdout)")
+        try inp.fileHandleForWriting.close()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        _ = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(output.contains("done: step") && !output.contains("done: step 2000"), "\(output)")
+        #expect(FileManager.default.fileExists(atPath: runDirectory.appendingPathComponent("checkpoints/latest").path))
+        #expect(!FileManager.default.fileExists(atPath: runDirectory.appendingPathComponent("repl.sock").path))
+        // With the job gone, attach says so.
+        let late = try r.run(["attach", runDirectory.path])
+        #expect(late.status != 0 && late.stderr.contains("no running job"), "\(late.stderr)")
+    }
 }
