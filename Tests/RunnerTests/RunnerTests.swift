@@ -126,4 +126,14 @@ import Testing
         let late = try r.run(["attach", runDirectory.path])
         #expect(late.status != 0 && late.stderr.contains("no running job"), "\(late.stderr)")
     }
+
+    /// The API demonstrations in scripts/examples run cleanly (they assert their results).
+    @Test(.enabled(if: Runner.haveFashionMNIST), arguments: ["autograd.lua", "manual_loop.lua"])
+    func examplesRun(name: String) throws {
+        let r = try Runner()
+        let examples = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/examples")
+        let result = try r.run([examples.appendingPathComponent(name).path])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
 }
