@@ -1,22 +1,8 @@
 // Layer norm and group norm kernels (see ck_normalization.h).
 #include "ck_normalization.h"
+#include "ck_vector.h"
 #include "vecmath.h"
 #include <math.h>
-
-// Σx in float lanes per 256-element block, folded into a double: float-rounding error
-// of a short sum, whatever the block length.
-static double sum_d(const float *x, size_t n) {
-    double total = 0;
-    size_t i = 0;
-    while (i + 8 <= n) {
-        __m256 acc = _mm256_setzero_ps();
-        size_t end = i + 256 <= n ? i + 256 : n - (n - i) % 8;
-        for (; i < end; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + i));
-        total += ck_hsum8(acc);
-    }
-    for (; i < n; i++) total += x[i];
-    return total;
-}
 
 // Σ(x − μ)²: the two-pass variance, exact where E[x²] − μ² would cancel.
 static double centered_sumsq_d(const float *x, size_t n, float mu) {
@@ -37,7 +23,7 @@ static double centered_sumsq_d(const float *x, size_t n, float mu) {
 }
 
 static void stats(const float *x, size_t n, float eps, float *mean, float *rstd) {
-    float mu = (float)(sum_d(x, n) / (double)n);
+    float mu = (float)(ck_sum(x, n) / (double)n);
     double var = centered_sumsq_d(x, n, mu) / (double)n;
     *mean = mu;
     *rstd = (float)(1.0 / sqrt(var + (double)eps));

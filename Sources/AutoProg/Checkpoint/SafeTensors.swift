@@ -161,21 +161,6 @@ public enum SafeTensors {
         return out
     }
 
-    /// `s` as a JSON string literal (non-ASCII kept as UTF-8, controls escaped).
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// `s` as a JSON string literal (the module's one JSON writer).
+    static func jsonString(_ s: String) -> String { JSONValue.string(s).serialized }
 }
