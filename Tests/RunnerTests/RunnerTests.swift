@@ -42,7 +42,13 @@ import Testing
         for file in ["config.json", "metrics.jsonl", "summary.csv", "notebook.ipynb", "checkpoints/latest", "samples/grid.png"] {
             #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), "missing \(file)")
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).contains { $0.hasPrefix("events.out.tfevents.") })
+        // One TensorBoard event file, read back through its record format (lengths, CRCs).
+        let events = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("events.out.tfevents.") }
+        #expect(events.count == 1)
+        let eventFile = dir.appendingPathComponent(try #require(events.first))
+        #expect(try TensorBoardReader.scalars(eventFile).filter { $0.tag == "train/loss" }.count == 8)
+        let images = try TensorBoardReader.events(eventFile).flatMap(\.values).filter { $0.image != nil }
+        #expect(images.map(\.tag) == ["samples/grid.png"])
         #expect(try Runner.losses(dir).count == 8)
         let config = try JSONValue.parse(String(contentsOf: dir.appendingPathComponent("config.json"), encoding: .utf8))
         #expect(config["options"]?["steps"] == .integer(8))
@@ -135,5 +141,36 @@ import Testing
             .appendingPathComponent("scripts/examples")
         let result = try r.run([examples.appendingPathComponent(name).path])
         #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    /// Killing a run (SIGKILL) at arbitrary moments while it checkpoints every step never
+    /// leaves `latest` naming a missing or incomplete file, and the run resumes from it.
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func killDuringCheckpointingNeverCorruptsLatest() throws {
+        let r = try Runner()
+        var runDirectory: URL?
+        for delay in [150_000, 400_000, 700_000] as [useconds_t] {
+            let (p, out, err, inp) = try r.start([r.recipe("tiny.lua"), "--steps=100000", "--checkpoint_every=1", "--dim=64"]
+                                                 + (runDirectory == nil ? [] : ["--resume=latest"]))
+            // Let it write a few checkpoints, then kill it mid-stream.
+            for _ in 0..<400 {
+                if let d = runDirectory ?? (FileManager.default.enumerator(atPath: r.workDirectory.path)?
+                    .compactMap { $0 as? String }.first { $0.hasSuffix("checkpoints/latest") })
+                    .map({ r.workDirectory.appendingPathComponent($0).deletingLastPathComponent().deletingLastPathComponent() }) {
+                    runDirectory = d
+                    break
+                }
+                usleep(25_000)
+            }
+            usleep(delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            try? inp.fileHandleForWriting.close()
+            _ = out.fileHandleForReading.readDataToEndOfFile()
+            _ = err.fileHandleForReading.readDataToEndOfFile()
+            let manager = try CheckpointManager(directory: try #require(runDirectory).appendingPathComponent("checkpoints"), keepLast: 3)
+            let latest = try #require(try manager.latest())
+            let (tensors, metadata) = try SafeTensors.read(latest)
+            #expect(tensors.keys.contains { $0.hasPrefix("model.") } && metadata["autoprog.step"] != nil)
+        }
     }
 }

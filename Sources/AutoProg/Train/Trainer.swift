@@ -77,7 +77,8 @@ public final class Trainer {
     public let run: RunDirectory?
     private var metrics: MetricsLog?
     private var summary: SummaryCSV?
-    private var tensorBoard: TensorBoardWriter?
+    /// The run's event file; give one to share it with other writers (saved images).
+    public var tensorBoard: TensorBoardWriter?
     private var checkpoints: CheckpointManager?
     public var progress: ProgressBar?
 

@@ -198,6 +198,12 @@ extension LuaState {
                 FileHandle.standardError.write(Data("resumed from \(checkpoint.path) at step \(trainer.state.step)\n".utf8))
             }
             trainer.progress = ProgressBar(total: trainer.state.totalSteps, isTerminal: session.isTerminal)
+            trainer.tensorBoard = session.tensorBoard
+            let previousOnStep = trainer.onStep
+            trainer.onStep = { s in
+                session.currentStep = s.step
+                try previousOnStep?(s)
+            }
             if let console = session.console {
                 console.bindGlobals(["run", "model", "opt", "data"])
                 trainer.onStepBoundary = { t in

@@ -19,6 +19,10 @@ public final class RecipeSession {
     public let resumeCheckpoint: URL?
     public let arguments: [String]
     public private(set) var console: RunConsole?
+    /// The run's TensorBoard event file, shared by training loops and saved images.
+    public private(set) lazy var tensorBoard: TensorBoardWriter? = try? TensorBoardWriter(directory: run.url)
+    /// The step images are logged at in TensorBoard (the current training step).
+    public var currentStep = 0
     public let isTerminal: Bool
     private var executionCounts: Set<Int> = []
 
@@ -102,9 +106,23 @@ public final class RecipeSession {
         else { return }
         markExecuted(cell)
         notebook.appendImage(png: png, cell: cell, caption: caption)
+        if let size = RecipeSession.pngSize(png) {
+            try? tensorBoard?.addImage("samples/" + caption, png: png, width: size.width, height: size.height,
+                                       channels: size.channels, step: currentStep)
+            try? tensorBoard?.flush()
+        }
     }
 
     private var lastCell: Int? { executionCounts.max() }
+
+    /// Width, height and channel count from a PNG's IHDR chunk.
+    static func pngSize(_ png: Data) -> (width: Int, height: Int, channels: Int)? {
+        let b = [UInt8](png.prefix(26))
+        guard b.count == 26, b[12...15].elementsEqual("IHDR".utf8) else { return nil }
+        func be32(_ i: Int) -> Int { Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3]) }
+        let channels = [0: 1, 2: 3, 3: 3, 4: 2, 6: 4][Int(b[25])] ?? 3
+        return (be32(16), be32(20), channels)
+    }
 
     private func markExecuted(_ cell: Int) {
         if executionCounts.insert(cell).inserted { notebook.setExecutionCount(executionCounts.count, cell: cell) }
@@ -167,6 +185,7 @@ public final class RecipeSession {
     /// Writes the notebook and closes the console (removes the socket).
     public func finish() throws {
         console?.close()
+        try tensorBoard?.flush()
         try notebook.write(to: run.notebookURL)
     }
 }
