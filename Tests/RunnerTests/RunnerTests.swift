@@ -134,7 +134,7 @@ import Testing
     }
 
     /// The API demonstrations in scripts/examples run cleanly (they assert their results).
-    @Test(.enabled(if: Runner.haveFashionMNIST), arguments: ["autograd.lua", "manual_loop.lua"])
+    @Test(.enabled(if: Runner.haveFashionMNIST), arguments: ["autograd.lua", "manual_loop.lua", "mixup.lua"])
     func examplesRun(name: String) throws {
         let r = try Runner()
         let examples = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
