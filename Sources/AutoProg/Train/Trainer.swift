@@ -245,7 +245,7 @@ public final class Trainer {
     /// Top-1 accuracy and mean loss of the classifier on `data` (eval mode, no gradients).
     public func evaluate(_ data: Dataset? = nil) throws -> Evaluation {
         guard let data = data ?? configuration.evalData else { throw TrainingError("no evaluation data") }
-        let run = { () throws -> Evaluation in
+        let measure = { () throws -> Evaluation in
             let wasTraining = self.model.isTraining
             self.model.eval()
             defer { self.model.train(wasTraining) }
@@ -269,8 +269,8 @@ public final class Trainer {
                                   count: total)
             }
         }
-        if configuration.evaluateWithEMA, let ema { return try ema.swapped(decayIndex: 0, run) }
-        return try run()
+        if configuration.evaluateWithEMA, let ema { return try ema.swapped(decayIndex: 0, measure) }
+        return try measure()
     }
 
     private func evaluateAndLog() throws {
