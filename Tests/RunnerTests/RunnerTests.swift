@@ -82,10 +82,11 @@ import Testing
     }
 
     /// Ctrl-C pauses at a step boundary into the REPL (stdin here is a pipe): inspect,
-    /// change the learning rate, continue.
+    /// change the learning rate; a second Ctrl-C at the prompt does not kill the run;
+    /// continue() trains to the end at the new rate.
     @Test(.enabled(if: Runner.haveFashionMNIST)) func ctrlCPausesIntoTheREPL() throws {
         let r = try Runner()
-        let (p, out, err, inp) = try r.start([r.recipe("tiny.lua"), "--steps=400", "--subset=512", "--checkpoint_every=1000"])
+        let (p, out, err, inp) = try r.start([r.recipe("tiny.lua"), "--steps=300", "--subset=512", "--checkpoint_every=1000"])
         // Wait until training runs (the first metrics line), then interrupt.
         var waited = 0
         while waited < 600, !(FileManager.default.enumerator(atPath: r.workDirectory.path)?.contains { ($0 as? String)?.hasSuffix("metrics.jsonl") == true } ?? false) {
@@ -93,7 +94,10 @@ import Testing
         }
         usleep(200_000)
         kill(p.processIdentifier, SIGINT)
-        inp.fileHandleForWriting.write(Data("print('paused at', run.step)\nopt.lr = 1e-5\nprint('lr now', opt.lr)\nstop()\n".utf8))
+        usleep(500_000)
+        kill(p.processIdentifier, SIGINT)   // at the prompt: cancels the line, the run lives
+        usleep(200_000)
+        inp.fileHandleForWriting.write(Data("print('paused at', run.step)\nopt.lr = 1e-5\nprint('lr now', opt.lr)\ncontinue()\n".utf8))
         try inp.fileHandleForWriting.close()
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -101,8 +105,12 @@ import Testing
         #expect(p.terminationStatus == 0, "\(errors)")
         #expect(output.contains("paused at"), "\(output)")
         #expect(output.contains("lr now\t1e-05") || output.contains("lr now\t9.99"), "\(output)")
-        // stop() checkpointed and ended the run early.
-        #expect(output.contains("done: step") && !output.contains("done: step 400"), "\(output)")
+        #expect(output.contains("done: step 300"), "\(output)")
+        // After the pause every logged rate is the schedule scaled down to the new level.
+        let dir = try #require(Runner.Result(status: 0, stdout: "", stderr: errors).runDirectory)
+        let rates = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").compactMap { try JSONValue.parse(String($0))["lr"]?.doubleValue }
+        #expect(rates.last! < 1e-5 && rates.first! == 0)
     }
 
     /// `autoprog-run attach RUN_DIR` reaches a running job: its commands run at step
