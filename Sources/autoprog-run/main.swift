@@ -66,7 +66,7 @@ struct Run: ParsableCommand {
         do {
             session = try RecipeSession(recipePath: recipe, arguments: recipeArguments,
                                         runsRoot: URL(fileURLWithPath: runs), resume: resume)
-            try session.attach(to: lua) { FileHandle.standardOutput.write(Data($0.utf8)) }
+            try session.start(in: lua) { FileHandle.standardOutput.write(Data($0.utf8)) }
         } catch {
             throw fail("\(error)", code: 1)
         }

@@ -79,7 +79,7 @@ public final class RecipeSession {
 
     /// Binds the session to the state that runs the recipe: captures its output into the
     /// notebook (and the terminal), opens the attach socket.
-    public func attach(to lua: LuaState, echo: @escaping (String) -> Void) throws {
+    public func start(in lua: LuaState, echo: @escaping (String) -> Void) throws {
         lua.session = self
         console = try RunConsole(lua: lua, runDirectory: run.url)
         lua.output = { [weak self, weak lua] text in
