@@ -4,6 +4,10 @@
 ///
 /// Pre-norm blocks: x + Attn(LN(x)), then x + MLP(LN(x)); classification from the class
 /// token after the final norm. LayerNorm ε = 1e-6 and exact (erf) GELU, as timm.
+///
+/// Elastic for progressive training (AutoProg §3.1): `activeGrid` runs the model on fewer
+/// (or more) patches and `activeBlocks` on a subset of its blocks, both without changing its
+/// parameters; with both nil (the default) the forward pass is timm's.
 public final class VisionTransformer: Module {
     public struct Configuration: Equatable, Sendable {
         public var imageSize: Int
@@ -46,6 +50,16 @@ public final class VisionTransformer: Module {
     public let norm: LayerNorm
     public let head: Linear
 
+    /// Patch-grid side to run at (nil = the configured `gridSize`). Images are resized
+    /// (bilinear) to grid·patch pixels and the full-size `pos_embed` is bicubically
+    /// resampled to the grid on every forward, so its gradient reaches the full parameter
+    /// and a grid larger than trained evaluates at higher resolution (timm's
+    /// `resample_abs_pos_embed`, `dynamic_img_size`).
+    public var activeGrid: Int?
+    /// Indices into `blocks` of the blocks to run, in order (nil = all): elastic depth,
+    /// so a grown supernet can run any of its sub-networks.
+    public var activeBlocks: [Int]?
+
     public init(_ c: Configuration) throws {
         guard c.patchSize > 0, c.imageSize % c.patchSize == 0 else {
             throw TensorError("vit", "patch size \(c.patchSize) does not divide image size \(c.imageSize)")
@@ -83,19 +97,64 @@ public final class VisionTransformer: Module {
         }
     }
 
-    /// Token features after the final norm: [B, 1 + patches, dim].
+    /// Token features after the final norm: [B, 1 + patches, dim], at `activeGrid`.
     public func features(_ images: Tensor) throws -> Tensor {
-        let tokens = try patchEmbed(images)                         // [B, N, D]
+        try features(images, patchGrid: activeGrid)
+    }
+
+    /// Token features at a patch grid of `patchGrid`² patches (nil = the images as given,
+    /// with the stored position embedding).
+    public func features(_ images: Tensor, patchGrid: Int?) throws -> Tensor {
+        var input = images, position = posEmbed.value
+        if let grid = patchGrid {
+            let side = grid * configuration.patchSize
+            guard images.rank == 4 else {
+                throw TensorError("vit", "images of shape \(images.shape) must be [B, C, H, W]")
+            }
+            if images.shape[2] != side || images.shape[3] != side {
+                input = try resize(images, height: side, width: side, mode: .bilinear)
+            }
+            position = try positionEmbedding(grid: grid)
+        }
+        let tokens = try patchEmbed(input)                          // [B, N, D]
         let batch = tokens.shape[0]
         let cls = try clsToken.value.expanded(to: [batch, 1, configuration.dimension])
-        var x = try Tensor.concatenated([cls, tokens], axis: 1) + posEmbed.value
-        for block in blocks.items { x = try block(x) }
+        var x = try Tensor.concatenated([cls, tokens], axis: 1) + position
+        if let active = activeBlocks {
+            for i in active {
+                guard blocks.items.indices.contains(i) else {
+                    throw TensorError("vit", "active block \(i) is out of range for \(blocks.count) blocks")
+                }
+                x = try blocks[i](x)
+            }
+        } else {
+            for block in blocks.items { x = try block(x) }
+        }
         return try norm(x)
     }
 
-    /// Class logits [B, classes] for images [B, C, H, W].
+    /// `pos_embed` for a `grid`×`grid` patch grid [1, 1 + grid², D]: the class position
+    /// unchanged, the patch part as a [1, D, n, n] image bicubically resized to the grid
+    /// (timm's `resample_abs_pos_embed`). Differentiable into the full parameter.
+    public func positionEmbedding(grid: Int) throws -> Tensor {
+        guard grid > 0 else { throw TensorError("vit", "patch grid must be positive, got \(grid)") }
+        let n = configuration.gridSize, d = configuration.dimension
+        let full = posEmbed.value
+        let cls = try full.sliced(axis: 1, 0..<1)
+        let patches = try full.sliced(axis: 1, 1..<(1 + n * n)).reshaped([1, n, n, d]).permuted([0, 3, 1, 2])
+        let resized = try resize(patches, height: grid, width: grid, mode: .bicubic)
+        let back = try resized.permuted([0, 2, 3, 1]).reshaped([1, grid * grid, d])
+        return try Tensor.concatenated([cls, back], axis: 1)
+    }
+
+    /// Class logits [B, classes] for images [B, C, H, W], at `activeGrid`.
     public override func forward(_ images: Tensor) throws -> Tensor {
-        let x = try features(images)
+        try forward(images, patchGrid: activeGrid)
+    }
+
+    /// Class logits with the images run at a `patchGrid`² patch grid (see `activeGrid`).
+    public func forward(_ images: Tensor, patchGrid: Int?) throws -> Tensor {
+        let x = try features(images, patchGrid: patchGrid)
         let clsFeatures = try x.sliced(axis: 1, 0..<1).squeezed(1)  // [B, D]
         return try head(clsFeatures)
     }
@@ -128,12 +187,18 @@ public final class PatchEmbedding: Module {
 }
 
 /// timm's `Block`: x + DropPath(Attn(LN(x))), then x + DropPath(MLP(LN(x))).
+///
+/// Optionally ReZero-scaled (`enableReZero`): x + γ₁·Attn(LN(x)), then x + γ₂·MLP(LN(x)),
+/// with scalar parameters `gamma_1`/`gamma_2` that exist only when enabled, so default
+/// state dicts stay timm's. Identity growth zero-initialises them on new blocks.
 public final class TransformerBlock: Module {
     public let norm1: LayerNorm
     public let attn: SelfAttention
     public let norm2: LayerNorm
     public let mlp: MLP
     public let dropPath: Float
+    /// ReZero scalars [1] on the attention and MLP residual branches (nil = not scaled).
+    public private(set) var reZero: (gamma1: Parameter, gamma2: Parameter)?
 
     public init(dimension: Int, heads: Int, mlpRatio: Float, dropPath: Float = 0) {
         norm1 = LayerNorm(dimension, epsilon: 1e-6)
@@ -148,10 +213,24 @@ public final class TransformerBlock: Module {
         register("mlp", mlp)
     }
 
+    /// Adds the ReZero scalars (`gamma_1`, `gamma_2`) with the given value; if they exist,
+    /// sets them to it.
+    public func enableReZero(value: Float = 0) throws {
+        if let (g1, g2) = reZero {
+            try g1.assign(Tensor.full([1], value))
+            try g2.assign(Tensor.full([1], value))
+            return
+        }
+        reZero = (register("gamma_1", Parameter(Tensor.full([1], value))),
+                  register("gamma_2", Parameter(Tensor.full([1], value))))
+    }
+
     public override func forward(_ x: Tensor) throws -> Tensor {
-        let a = try AutoProg.dropPath(attn(norm1(x)), probability: dropPath, training: isTraining)
+        var a = try AutoProg.dropPath(attn(norm1(x)), probability: dropPath, training: isTraining)
+        if let (g1, _) = reZero { a = try a * g1.value }
         let h = try x + a
-        let m = try AutoProg.dropPath(mlp(norm2(h)), probability: dropPath, training: isTraining)
+        var m = try AutoProg.dropPath(mlp(norm2(h)), probability: dropPath, training: isTraining)
+        if let (_, g2) = reZero { m = try m * g2.value }
         return try h + m
     }
 }
