@@ -28,8 +28,8 @@ public struct RandomErasing: ImageTransform {
         for _ in 0..<10 {
             let targetArea = random.nextUniform(in: scale) * area
             let aspect = Float(Foundation.exp(Double(random.nextUniform(in: logRatio))))
-            let h = Int((targetArea * aspect).squareRoot().rounded())
-            let w = Int((targetArea / aspect).squareRoot().rounded())
+            let h = Int((targetArea * aspect).squareRoot().rounded(.toNearestOrEven))
+            let w = Int((targetArea / aspect).squareRoot().rounded(.toNearestOrEven))
             if w < width, h < height {
                 let top = random.nextInt(in: 0...(height - h)), left = random.nextInt(in: 0...(width - w))
                 return RandomResizedCrop.Box(top: top, left: left, height: h, width: w)

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// The box is torchvision's `get_params`: up to 10 tries of an area fraction
 /// U(scale) and a log-uniform aspect ratio, keeping the first box that fits; otherwise
-/// a center crop clamped to the ratio range. The crop is resized bilinearly with the
+/// a center crop clamped to the ratio range. Sides round half to even, as Python's `round`. The crop is resized bilinearly with the
 /// engine's `resize` (align_corners=False, no antialias — torchvision antialiases when
 /// downscaling, so large downscales are slightly sharper here).
 public struct RandomResizedCrop: ImageTransform {
@@ -32,8 +32,8 @@ public struct RandomResizedCrop: ImageTransform {
         for _ in 0..<10 {
             let targetArea = area * random.nextUniform(in: scale)
             let aspect = Float(Foundation.exp(Double(random.nextUniform(in: logRatio))))
-            let w = Int((targetArea * aspect).squareRoot().rounded())
-            let h = Int((targetArea / aspect).squareRoot().rounded())
+            let w = Int((targetArea * aspect).squareRoot().rounded(.toNearestOrEven))
+            let h = Int((targetArea / aspect).squareRoot().rounded(.toNearestOrEven))
             if w > 0, w <= width, h > 0, h <= height {
                 let top = random.nextInt(in: 0...(height - h)), left = random.nextInt(in: 0...(width - w))
                 return Box(top: top, left: left, height: h, width: w)
@@ -42,9 +42,9 @@ public struct RandomResizedCrop: ImageTransform {
         let inRatio = Float(width) / Float(height)
         var (w, h) = (width, height)
         if inRatio < ratio.lowerBound {
-            h = Int((Float(w) / ratio.lowerBound).rounded())
+            h = Int((Float(w) / ratio.lowerBound).rounded(.toNearestOrEven))
         } else if inRatio > ratio.upperBound {
-            w = Int((Float(h) * ratio.upperBound).rounded())
+            w = Int((Float(h) * ratio.upperBound).rounded(.toNearestOrEven))
         }
         return Box(top: (height - h) / 2, left: (width - w) / 2, height: h, width: w)
     }
