@@ -36,6 +36,22 @@ import Testing
         #expect(values(batch.images) == values(try makeBatch().images))   // the input is never written
     }
 
+    @Test func eachSampleDrawsFromItsOwnStreamWhateverTheThreading() throws {
+        let batch = try makeBatch(n: 6)
+        let transform = RandAugmentLite(operations: 3, magnitude: 7, magnitudeStd: 0.5)
+        var random = RandomStream(seed: 11), replay = random
+        let out = values(try transform.apply(batch, random: &random).images)
+        let streams = replay.sampleStreams(6)
+        let size = 3 * 8 * 8, x = batch.images
+        for i in 0..<6 {
+            var stream = streams[i]
+            let image = Tensor(storage: x.storage, offset: i * size, shape: [3, 8, 8])
+            #expect(values(try transform.transform(image, random: &stream)) == Array(out[(i * size)..<((i + 1) * size)]))
+        }
+        #expect(random == replay)
+        #expect(Set(streams.map(\.philox.key)).count == 6)
+    }
+
     @Test func shapesAndValueRanges() throws {
         let batch = try makeBatch()
         var random = RandomStream(seed: 1)
@@ -84,10 +100,10 @@ import Testing
         for seed in UInt64(0)..<5 {
             var random = RandomStream(seed: seed), replay = random
             let out = values(try erasing.apply(batch, random: &random).images)
+            let streams = replay.sampleStreams(2)
             for sample in 0..<2 {
-                let box = try #require(erasing.box(height: 10, width: 12, random: &replay))
-                var noise = [Float](repeating: 0, count: 3 * box.height * box.width)
-                noise.withUnsafeMutableBufferPointer { replay.fillNormal($0.baseAddress!, count: $0.count) }
+                var stream = streams[sample]
+                let box = try #require(erasing.box(height: 10, width: 12, random: &stream))
                 let area = Float(box.height * box.width) / 120
                 #expect(area <= 1.0 / 3 + 0.05)   // rounding of the sides moves the area a little
                 #expect(box.height > 0 && box.width > 0 && box.height < 10 && box.width < 12)   // timm keeps boxes strictly inside

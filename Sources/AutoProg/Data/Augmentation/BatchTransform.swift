@@ -24,9 +24,10 @@ public protocol BatchTransform {
 }
 
 /// A transform of one image [C, H, W] at a time (the per-sample transforms of a
-/// torchvision pipeline). As a `BatchTransform` it runs over the samples in order on
-/// one stream, so what each sample draws is fixed by its position in the batch, never
-/// by threading; every output image must have the same shape.
+/// torchvision pipeline). As a `BatchTransform` it first splits the batch's stream into
+/// one stream per sample, in sample order, and then transforms the samples in parallel:
+/// what each sample draws depends only on its position in the batch, never on threading.
+/// Every output image must have the same shape.
 public protocol ImageTransform: BatchTransform {
     /// The transformed image: a fresh tensor (the input is a view into the batch and must not be written).
     func transform(_ image: Tensor, random: inout RandomStream) throws -> Tensor
@@ -39,17 +40,27 @@ extension ImageTransform {
         guard images.rank == 4 else { throw TensorError(name, "images of shape \(images.shape) must be [N, C, H, W]") }
         let n = images.shape[0], imageShape = Array(images.shape.dropFirst())
         let size = imageShape.reduce(1, *)
-        var out: Tensor?
-        for i in 0..<n {
-            let image = Tensor(storage: images.storage, offset: images.offset + i * size, shape: imageShape)
-            let result = try transform(image, random: &random).contiguous()
-            if out == nil { out = Tensor(uninitializedShape: [n] + result.shape) }
-            guard Array(out!.shape.dropFirst()) == result.shape else {
-                throw TensorError(name, "sample \(i) came out \(result.shape), sample 0 \(Array(out!.shape.dropFirst()))")
+        let streams = random.sampleStreams(n)
+        var results = [Result<Tensor, any Error>?](repeating: nil, count: n)
+        results.withUnsafeMutableBufferPointer { slots in
+            let slot = slots.baseAddress!
+            Parallel.forEach(n) { i in
+                var stream = streams[i]
+                let image = Tensor(storage: images.storage, offset: images.offset + i * size, shape: imageShape)
+                slot[i] = Result { try transform(image, random: &stream).contiguous() }
             }
-            (out!.pointer + i * result.count).update(from: result.pointer, count: result.count)
         }
-        return AugmentedBatch(images: out ?? images, labels: batch.labels)
+        guard n > 0 else { return AugmentedBatch(images: images, labels: batch.labels) }
+        let first = try results[0]!.get()
+        let out = Tensor(uninitializedShape: [n] + first.shape)
+        for i in 0..<n {
+            let result = try results[i]!.get()
+            guard result.shape == first.shape else {
+                throw TensorError(name, "sample \(i) came out \(result.shape), sample 0 \(first.shape)")
+            }
+            (out.pointer + i * result.count).update(from: result.pointer, count: result.count)
+        }
+        return AugmentedBatch(images: out, labels: batch.labels)
     }
 }
 
@@ -84,6 +95,17 @@ extension RandomStream {
     /// `DataLoader.Position` reproduces the augmented batches exactly.
     public static func augmentation(seed: UInt64, epoch: Int, batch: Int) -> RandomStream {
         RandomStream(seed: seed, purpose: "augmentation/epoch \(epoch)/batch \(batch)")
+    }
+
+    /// `n` independent streams keyed by successive blocks of this one (consuming n blocks),
+    /// so per-sample work can run on any thread and still draw the same numbers.
+    public mutating func sampleStreams(_ n: Int) -> [RandomStream] {
+        (0..<n).map { _ in
+            let (a, b, _, _) = philox.nextBlock()
+            var stream = self
+            stream.philox = Philox(key: UInt64(a) << 32 | UInt64(b))
+            return stream
+        }
     }
 
     /// The augmentation stream of the batch at `position`.
