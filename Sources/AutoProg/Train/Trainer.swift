@@ -31,6 +31,9 @@ public final class Trainer {
         public var keepLastCheckpoints = 3
         public var logEverySteps = 1
         public var shuffle = true
+        /// Training-time augmentation (crop, flip, RandAugment, erasing, mixup/cutmix). Its
+        /// randomness is keyed by (seed, epoch, batch), so a resumed run augments the same way.
+        public var augmentation: (any BatchTransform)?
 
         public init(model: Module, data: Dataset, evalData: Dataset? = nil, batchSize: Int, epochs: Int? = nil,
                     steps: Int? = nil) {
@@ -171,10 +174,18 @@ public final class Trainer {
             var lossSum: Float = 0
             var images = 0
             for _ in 0..<configuration.gradientAccumulation {
+                let position = loader.position
                 var batch = try loader.next()
+                var softTargets: Tensor?
+                if let augmentation = configuration.augmentation {
+                    var random = RandomStream.augmentation(seed: Random.seed, at: position)
+                    let augmented = try augmentation.apply(batch, random: &random)
+                    batch = Batch(images: augmented.images, labels: augmented.labels, indices: batch.indices)
+                    softTargets = augmented.targets
+                }
                 if let controller { batch = try controller.prepare(batch) }
                 images += batch.labels.count
-                let loss = try computeLoss(batch)
+                let loss = try computeLoss(batch, softTargets: softTargets)
                 let value = try loss.item()
                 guard value.isFinite else { try stopOnNonFiniteLoss(value) }
                 lossSum += value
@@ -221,8 +232,10 @@ public final class Trainer {
         return state
     }
 
-    private func computeLoss(_ batch: Batch) throws -> Tensor {
+    /// Mixed (soft) targets from mixup/cutmix already carry their label smoothing.
+    private func computeLoss(_ batch: Batch, softTargets: Tensor?) throws -> Tensor {
         if let lossFunction { return try lossFunction(model, batch) }
+        if let softTargets { return try crossEntropy(model(batch.images), probabilities: softTargets) }
         return try crossEntropy(model(batch.images), targets: batch.labels, labelSmoothing: configuration.labelSmoothing)
     }
 

@@ -16,7 +16,7 @@ extension LuaState {
     static let trainKeys = [
         "model", "data", "eval", "epochs", "steps", "batch", "eval_batch", "optimizer", "lr_schedule", "grad_accum",
         "clip_grad", "ema", "eval_ema", "label_smoothing", "eval_every", "checkpoint_every", "keep_last", "log_every",
-        "shuffle", "loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage",
+        "shuffle", "augment", "loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage",
     ]
     static let hookKeys = ["loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage"]
 
@@ -41,7 +41,7 @@ extension LuaState {
             return "Run step \(s.step)/\(s.totalSteps) epoch \(s.epoch) loss \(s.loss)" + (box.trainer.run.map { " at \($0.url.path)" } ?? "")
         })
         register([
-            LuaBinding("train", "ap.train{model=, data=, eval=, epochs= | steps=, batch=, optimizer=ap.optim.adamw{}, lr_schedule=, grad_accum=1, clip_grad=, ema={decays}, eval_ema=false, label_smoothing=0, eval_every=, checkpoint_every=, keep_last=3, log_every=1, shuffle=true, loss=function(model, batch), on_step/on_epoch/on_eval/on_checkpoint/on_stage=function(state)}: trains and returns the run.") { call in
+            LuaBinding("train", "ap.train{model=, data=, eval=, epochs= | steps=, batch=, augment={crop=, flip=, randaugment=, erase=, mixup=, cutmix=}, optimizer=ap.optim.adamw{}, lr_schedule=, grad_accum=1, clip_grad=, ema={decays}, eval_ema=false, label_smoothing=0, eval_every=, checkpoint_every=, keep_last=3, log_every=1, shuffle=true, loss=function(model, batch), on_step/on_epoch/on_eval/on_checkpoint/on_stage=function(state)}: trains and returns the run.") { call in
                 try LuaState.train(call)
             },
         ], in: ap, path: "ap")
@@ -69,6 +69,37 @@ extension LuaState {
                 return 1
             },
         ]
+    }
+
+    static let augmentKeys = ["crop", "flip", "randaugment", "randaugment_std", "erase", "mixup", "cutmix", "smoothing"]
+
+    /// `augment = {crop = {0.08, 1}, flip = 0.5, randaugment = 9, randaugment_std = 0.5,
+    /// erase = 0.25, mixup = 0.8, cutmix = 1.0, smoothing = 0.1}` (DeiT's recipe, each
+    /// part optional) → per-image transforms in that order, then batch mixing.
+    static func augmentation(_ call: LuaCall, _ i: Int32, data: Dataset) throws -> any BatchTransform {
+        let o = try LuaOptions(call, i, valid: augmentKeys, context: "ap.train augment")
+        var transforms: [any BatchTransform] = []
+        let size = data.imageShape[1]
+        if let crop = try o.value("crop", { type -> [Double]? in
+            if type == LUA_TBOOLEAN { return lua_toboolean(call.L, -1) != 0 ? [0.08, 1] : nil }
+            return try o.numbers("crop")
+        }) ?? nil {
+            guard crop.count == 2, crop[0] > 0, crop[0] <= crop[1], crop[1] <= 1 else {
+                throw LuaBindingError("ap.train augment: crop must be true or {min_scale, max_scale} within (0, 1]")
+            }
+            transforms.append(RandomResizedCrop(size: size, scale: Float(crop[0])...Float(crop[1])))
+        }
+        if let p = try o.float("flip") { transforms.append(RandomHorizontalFlip(probability: p)) }
+        if let m = try o.float("randaugment") {
+            transforms.append(RandAugmentLite(operations: 2, magnitude: m, magnitudeStd: try o.float("randaugment_std") ?? 0))
+        }
+        if let p = try o.float("erase") { transforms.append(RandomErasing(probability: p)) }
+        let mixup = try o.float("mixup"), cutmix = try o.float("cutmix")
+        if mixup != nil || cutmix != nil {
+            transforms.append(MixupCutmix(mixupAlpha: mixup ?? 0, cutmixAlpha: cutmix ?? 0,
+                                          labelSmoothing: try o.float("smoothing") ?? 0.1, classes: data.classNames.count))
+        }
+        return Compose(transforms)
     }
 
     static func dataset(_ call: LuaCall, _ i: Int32, key: String) throws -> Dataset {
@@ -120,6 +151,7 @@ extension LuaState {
         config.keepLastCheckpoints = try o.integer("keep_last") ?? 3
         config.logEverySteps = try o.integer("log_every") ?? 1
         config.shuffle = try o.boolean("shuffle") ?? true
+        config.augmentation = try o.value("augment") { _ in try LuaState.augmentation(call, -1, data: data) }
 
         let optimizerBox = try o.value("optimizer") { _ -> OptimizerBox in
             guard let b = LuaHost.object(L, -1, OptimizerBox.self) else {

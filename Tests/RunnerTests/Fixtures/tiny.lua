@@ -11,7 +11,8 @@ print("model parameters: " .. model:num_parameters())
 local run = ap.train{
   model = model, data = train, eval = test, steps = opts.steps, batch = opts.batch,
   optimizer = ap.optim.adamw{ lr = 3e-3 }, lr_schedule = ap.sched.cosine{ warmup = 2 },
-  ema = { 0.9 }, label_smoothing = 0.1, checkpoint_every = opts.checkpoint_every, eval_every = 4,
+  ema = { 0.9 }, label_smoothing = 0.1,
+  augment = { crop = { 0.5, 1 }, flip = 0.5, randaugment = 5, erase = 0.25, mixup = 0.8, cutmix = 1.0 }, checkpoint_every = opts.checkpoint_every, eval_every = 4,
   on_step = function(s)
     if s.step == opts.crash_at then error("crash requested at step " .. s.step) end
   end,
