@@ -66,19 +66,28 @@ import Testing
 
     /// A run that crashes after its step-4 checkpoint, resumed with --resume latest, logs
     /// exactly the losses of a run that never stopped.
-    @Test(.enabled(if: Runner.haveFashionMNIST)) func resumeIsBitIdentical() throws {
+    /// With progressive growth (MoGrow at step 4 from the EMA, and a plain operator) the
+    /// resumed run must also restore the stage and the grown model.
+    @Test(.enabled(if: Runner.haveFashionMNIST), arguments: ["", "mogrow", "interpolation"])
+    func resumeIsBitIdentical(prog: String) throws {
         let r = try Runner()
-        let whole = try r.run([r.recipe("tiny.lua")])
+        let extra = prog.isEmpty ? [] : ["--prog=" + prog]
+        let whole = try r.run([r.recipe("tiny.lua")] + extra)
         #expect(whole.status == 0, "\(whole.stderr)")
-        let crashed = try r.run([r.recipe("tiny.lua"), "--crash_at=6"])
+        let crashed = try r.run([r.recipe("tiny.lua"), "--crash_at=6"] + extra)
         #expect(crashed.status != 0 && crashed.stderr.contains("crash requested at step 6"))
-        let resumed = try r.run([r.recipe("tiny.lua"), "--resume=latest"])
+        let resumed = try r.run([r.recipe("tiny.lua"), "--resume=latest"] + extra)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resumed from") && resumed.stderr.contains("at step 4"), "\(resumed.stderr)")
         #expect(resumed.runDirectory == crashed.runDirectory)
         let expected = try Runner.losses(try #require(whole.runDirectory))
         let got = try Runner.losses(try #require(resumed.runDirectory))
         #expect(got == expected)
+        if !prog.isEmpty {
+            // Stages are logged on every metrics line: grid 2 depth 1 first, then the full model.
+            let text = try String(contentsOf: try #require(whole.runDirectory).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            #expect(text.contains("\"stage\":\"1/2 grid 2 depth 1\"") && text.contains("\"stage\":\"2/2 grid 4 depth 2\""))
+        }
     }
 
     /// Ctrl-C pauses at a step boundary into the REPL (stdin here is a pipe): inspect,

@@ -26,6 +26,8 @@ public struct ControllerAction: OptionSet, Sendable {
     public static let parametersChanged = ControllerAction(rawValue: 1 << 0)
     /// A new stage began (the trainer calls the `onStage` hook and logs the stage).
     public static let stageStarted = ControllerAction(rawValue: 1 << 1)
+    /// Same parameters, fresh optimizer state (the global LR schedule continues).
+    public static let optimizerReset = ControllerAction(rawValue: 1 << 2)
     public static let none: ControllerAction = []
 }
 

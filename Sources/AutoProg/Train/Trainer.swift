@@ -154,11 +154,14 @@ public final class Trainer {
         while state.step < state.totalSteps {
             if let controller {
                 let action = try controller.willStep(self)
-                if action.contains(.parametersChanged) { try rebuildOptimizer() }
+                if action.contains(.parametersChanged) {
+                    try rebuildOptimizer()
+                } else if action.contains(.optimizerReset) {
+                    try replaceOptimizer()
+                }
                 if action.contains(.stageStarted) || controller.stageDescription != lastStageDescription {
                     lastStageDescription = controller.stageDescription
                     state.stage = lastStageDescription
-                    if let s = lastStageDescription { progress?.message("stage: \(s)") }
                     try onStage?(state)
                 }
             }
@@ -248,8 +251,14 @@ public final class Trainer {
         throw TrainingError("loss is \(value) at step \(state.step + 1) (epoch \(state.epoch + 1))\(note)")
     }
 
-    private func rebuildOptimizer() throws {
+    /// A fresh optimizer at the rate in force (so a rebuild is not mistaken for a hand-set rate).
+    private func replaceOptimizer() throws {
         optimizer = try makeOptimizer(model)
+        if let lastAppliedLearningRate { optimizer.learningRate = lastAppliedLearningRate }
+    }
+
+    private func rebuildOptimizer() throws {
+        try replaceOptimizer()
         if !configuration.emaDecays.isEmpty { ema = try EMA(model: model, decays: configuration.emaDecays) }
     }
 

@@ -16,7 +16,7 @@ extension LuaState {
     static let trainKeys = [
         "model", "data", "eval", "epochs", "steps", "batch", "eval_batch", "optimizer", "lr_schedule", "grad_accum",
         "clip_grad", "ema", "eval_ema", "label_smoothing", "eval_every", "checkpoint_every", "keep_last", "log_every",
-        "shuffle", "augment", "loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage",
+        "shuffle", "augment", "progressive", "loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage",
     ]
     static let hookKeys = ["loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage"]
 
@@ -102,6 +102,43 @@ extension LuaState {
         return Compose(transforms)
     }
 
+    static let progressiveKeys = ["schedule", "stages", "space", "operator", "reset_optimizer"]
+
+    /// `progressive = {schedule = "prog" | "progstack" | {{grid=, depth=, fraction=}, ...},
+    /// stages = 4, space = 0.5, operator = "mogrow", reset_optimizer = true}` for a ViT.
+    static func progController(_ call: LuaCall, _ i: Int32, model: Module) throws -> ProgController {
+        guard let vit = model as? VisionTransformer else {
+            throw LuaBindingError("ap.train: progressive training needs a ViT (ap.models.vit), got \(model.typeName)")
+        }
+        let o = try LuaOptions(call, i, valid: progressiveKeys, context: "ap.train progressive")
+        let c = vit.configuration
+        let op = try GrowthOperator.named(try o.string("operator") ?? "mogrow")
+        let space = try GrowthSpace(stages: try o.integer("stages") ?? 4, smallestRatio: try o.float("space") ?? 0.5,
+                                    fullGrid: c.gridSize, fullDepth: c.depth)
+        var stages = ProgressiveStage.prog(space)
+        try o.value("schedule") { type in
+            if type == LUA_TSTRING {
+                switch String(cString: lua_tolstring(call.L, -1, nil)) {
+                case "prog": stages = ProgressiveStage.prog(space)
+                case "progstack": stages = ProgressiveStage.progStack(fullGrid: c.gridSize, fullDepth: c.depth)
+                case let other: throw LuaBindingError("ap.train progressive: unknown schedule '\(other)' (prog, progstack, or a list of stages)")
+                }
+            } else if type == LUA_TTABLE {
+                stages = []
+                try call.forEachElement(ofTable: -1) { k in
+                    let s = try LuaOptions(call, -1, valid: ["grid", "depth", "fraction"], context: "ap.train progressive stage \(k + 1)")
+                    stages.append(ProgressiveStage(grid: try s.integer("grid") ?? c.gridSize, depth: try s.integer("depth") ?? c.depth,
+                                                   fraction: try s.number("fraction") ?? 1))
+                }
+            } else {
+                throw LuaBindingError("ap.train progressive: schedule must be a name or a list of stages")
+            }
+        }
+        let controller = try ProgController(model: vit, stages: stages, operator: op)
+        controller.resetsOptimizer = try o.boolean("reset_optimizer") ?? true
+        return controller
+    }
+
     static func dataset(_ call: LuaCall, _ i: Int32, key: String) throws -> Dataset {
         guard let box = LuaHost.object(call.L, i, DatasetBox.self) else {
             throw LuaBindingError("ap.train: \(key) must be a Dataset (e.g. ap.data.fashion_mnist{}), got \(LuaCall.typeName(call.L, i))")
@@ -152,6 +189,7 @@ extension LuaState {
         config.logEverySteps = try o.integer("log_every") ?? 1
         config.shuffle = try o.boolean("shuffle") ?? true
         config.augmentation = try o.value("augment") { _ in try LuaState.augmentation(call, -1, data: data) }
+        let controller = try o.value("progressive") { _ in try LuaState.progController(call, -1, model: moduleBox.module) }
 
         let optimizerBox = try o.value("optimizer") { _ -> OptimizerBox in
             guard let b = LuaHost.object(L, -1, OptimizerBox.self) else {
@@ -183,6 +221,7 @@ extension LuaState {
             try optimizerBox.bind(model: model, parameters: model.parameters)
             return try optimizerBox.bound("ap.train")
         }, run: session?.run)
+        trainer.controller = controller
         trainer.schedule = try scheduleBox?.resolve(defaultLearningRate: trainer.optimizer.learningRate,
                                                     defaultTotalSteps: trainer.state.totalSteps)
 

@@ -1,7 +1,7 @@
 -- A tiny, fast recipe for the runner's end-to-end tests.
 -- %% setup
 local ap = require "autoprog"
-local opts = ap.options{ steps = 8, batch = 16, subset = 256, seed = 3, crash_at = 0, checkpoint_every = 4, dim = 16 }
+local opts = ap.options{ steps = 8, batch = 16, subset = 256, seed = 3, crash_at = 0, checkpoint_every = 4, dim = 16, prog = "" }
 ap.manual_seed(opts.seed)
 local train = ap.data.fashion_mnist{ split = "train", subset = opts.subset }
 local test = ap.data.fashion_mnist{ split = "test", subset = 64 }
@@ -12,6 +12,7 @@ local run = ap.train{
   model = model, data = train, eval = test, steps = opts.steps, batch = opts.batch,
   optimizer = ap.optim.adamw{ lr = 3e-3 }, lr_schedule = ap.sched.cosine{ warmup = 2 },
   ema = { 0.9 }, label_smoothing = 0.1,
+  progressive = opts.prog ~= "" and { schedule = "prog", stages = 2, space = 0.5, operator = opts.prog } or nil,
   augment = { crop = { 0.5, 1 }, flip = 0.5, randaugment = 5, erase = 0.25, mixup = 0.8, cutmix = 1.0 }, checkpoint_every = opts.checkpoint_every, eval_every = 4,
   on_step = function(s)
     if s.step == opts.crash_at then error("crash requested at step " .. s.step) end

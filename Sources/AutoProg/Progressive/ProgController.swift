@@ -1,0 +1,152 @@
+import Foundation
+
+/// Manual progressive training of a ViT (Prog, ProgStack or a given list of stages):
+/// the trainer's full-size model runs its first `depth` blocks at a `grid`² patch grid;
+/// at each stage boundary the model grows in place — the new depth's blocks take their
+/// weights from the previous stage's blocks by the growth operator's mapping (DESIGN §5),
+/// MoGrow from the momentum (EMA) copies — and the optimizer is reset while the global
+/// learning-rate schedule continues. Blocks not yet in use are frozen, so they cost no
+/// work and no optimizer state.
+public final class ProgController: ProgressiveController {
+    public let model: VisionTransformer
+    public let stages: [ProgressiveStage]
+    public let growthOperator: GrowthOperator
+    /// Reset the optimizer's state at each growth (the default, as in the paper).
+    public var resetsOptimizer = true
+    public private(set) var stage = -1
+    private var log: (String) -> Void = { _ in }
+
+    public init(model: VisionTransformer, stages: [ProgressiveStage], operator op: GrowthOperator) throws {
+        guard !stages.isEmpty else { throw TensorError("prog", "a progressive schedule needs at least one stage") }
+        let c = model.configuration
+        for (k, s) in stages.enumerated() {
+            guard s.depth >= 1, s.depth <= c.depth, s.grid >= 1, s.fraction > 0 else {
+                throw TensorError("prog", "stage \(k + 1) (grid \(s.grid), depth \(s.depth), fraction \(s.fraction)) does not fit a model of grid \(c.gridSize) and depth \(c.depth)")
+            }
+            if k > 0, s.depth < stages[k - 1].depth {
+                throw TensorError("prog", "stage \(k + 1) has depth \(s.depth), smaller than stage \(k)'s \(stages[k - 1].depth): growth cannot shrink")
+            }
+        }
+        self.model = model
+        self.stages = stages
+        growthOperator = op
+    }
+
+    public var stageDescription: String? {
+        guard stage >= 0 else { return nil }
+        let s = stages[stage]
+        return "\(stage + 1)/\(stages.count) grid \(s.grid) depth \(s.depth)"
+    }
+
+    /// The stage step `step` of `total` falls in.
+    public func stageIndex(step: Int, totalSteps: Int) -> Int {
+        let weight = stages.reduce(0) { $0 + $1.fraction }
+        var end = 0.0
+        for (k, s) in stages.enumerated() {
+            end += s.fraction / weight
+            if Double(step) < (end * Double(totalSteps)).rounded() { return k }
+        }
+        return stages.count - 1
+    }
+
+    public func willStep(_ trainer: Trainer) throws -> ControllerAction {
+        log = { [weak trainer] text in trainer?.progress?.message(text) }
+        let target = stageIndex(step: trainer.state.step, totalSteps: trainer.state.totalSteps)
+        guard target != stage else { return .none }
+        var action: ControllerAction = .stageStarted
+        if stage >= 0 {
+            let rate = trainer.state.imagesPerSecond
+            let mapping = try GrowthOperator.depthMapping(from: stages[stage].depth, to: stages[target].depth,
+                                                          operator: growthOperator)
+            if growthOperator == .moGrow, let ema = trainer.ema {
+                try growFromMomentum(ema, mapping: mapping)
+            } else {
+                try growInPlace(mapping: mapping)
+                // (Identity adds ReZero parameters: the trainer then rebuilds the EMA itself.)
+                if let ema = trainer.ema, growthOperator != .identity {
+                    for k in ema.decays.indices { try ema.assign(from: model, decayIndex: k) }
+                }
+            }
+            if growthOperator == .identity { action.insert(.parametersChanged) }
+            if resetsOptimizer { action.insert(.optimizerReset) }
+            log(String(format: "stage %d ran at %.0f img/s", stage + 1, rate))
+        }
+        stage = target
+        try apply()
+        return action
+    }
+
+    /// Runs the current stage's sub-network: active depth, grid, frozen unused blocks.
+    private func apply() throws {
+        let s = stages[stage]
+        model.activeBlocks = s.depth == model.configuration.depth ? nil : Array(0..<s.depth)
+        model.activeGrid = s.grid == model.configuration.gridSize ? nil : s.grid
+        for (i, block) in model.blocks.items.enumerated() { block.setRequiresGrad(i < s.depth) }
+        let flops = visionTransformerFLOPs(model.configuration, grid: s.grid, depth: s.depth)
+        log(String(format: "stage %d/%d: grid %d×%d, depth %d/%d, %.3f GFLOPs/image forward",
+                   stage + 1, stages.count, s.grid, s.grid, s.depth, model.configuration.depth, flops / 1e9))
+    }
+
+    /// Block i of the new depth takes the (pre-growth) weights of block mapping[i]; blocks
+    /// the mapping leaves nil keep their initialisation (RandInit).
+    private func growInPlace(mapping: [Int?]) throws {
+        let snapshot = model.stateDict().mapValues { $0.clone() }
+        try model.load(ProgController.remap(snapshot, mapping: mapping), strict: false)
+        if growthOperator == .identity {
+            var seen = Set<Int>()
+            for (i, source) in mapping.enumerated() {
+                guard let source else { continue }
+                if !seen.insert(source).inserted { try model.blocks[i].enableReZero(value: 0) }
+            }
+        }
+    }
+
+    /// MoGrow: the online model and every EMA copy are grown from their momentum copies.
+    private func growFromMomentum(_ ema: EMA, mapping: [Int?]) throws {
+        let grown = try ema.decays.indices.map { k in
+            ProgController.remap(try ema.weights(decayIndex: k).mapValues { $0.clone() }, mapping: mapping)
+        }
+        for k in grown.indices.reversed() {
+            try model.load(grown[k], strict: false)
+            try ema.assign(from: model, decayIndex: k)
+        }
+    }
+
+    /// `blocks.i.*` ← `blocks.mapping[i].*` (nil: left out, so the block is unchanged).
+    static func remap(_ state: StateDict, mapping: [Int?]) -> StateDict {
+        var out = StateDict()
+        for (key, value) in state {
+            guard key.hasPrefix("blocks.") else { out[key] = value; continue }
+            let rest = key.dropFirst("blocks.".count)
+            guard let dot = rest.firstIndex(of: "."), let i = Int(rest[..<dot]) else { out[key] = value; continue }
+            if i < mapping.count {
+                if let source = mapping[i], let v = state["blocks.\(source)" + rest[dot...]] { out[key] = v }
+            } else {
+                out[key] = value
+            }
+        }
+        return out
+    }
+
+    public func stateDict() -> SavedState {
+        SavedState(metadata: ["stage": String(stage), "operator": growthOperator.rawValue,
+                              "identity_blocks": identityBlocks.map(String.init).joined(separator: ",")])
+    }
+
+    /// Blocks carrying ReZero scalars (Identity growth), so a resumed model has them too.
+    private var identityBlocks: [Int] {
+        model.blocks.items.enumerated().filter { $0.element.reZero != nil }.map(\.offset)
+    }
+
+    public func load(_ state: SavedState) throws {
+        guard let s = state.metadata["stage"].flatMap(Int.init), s >= -1, s < stages.count else {
+            throw TensorError("prog", "checkpoint has no valid progressive stage (metadata controller.stage)")
+        }
+        for i in (state.metadata["identity_blocks"] ?? "").split(separator: ",").compactMap({ Int($0) })
+        where model.blocks.items.indices.contains(i) && model.blocks[i].reZero == nil {
+            try model.blocks[i].enableReZero(value: 0)
+        }
+        stage = s
+        if s >= 0 { try apply() }
+    }
+}
