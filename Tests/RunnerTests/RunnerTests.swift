@@ -190,4 +190,21 @@ import Testing
             #expect(tensors.keys.contains { $0.hasPrefix("model.") } && metadata["autoprog.step"] != nil)
         }
     }
+
+    /// scripts/vit_pretrain.lua end to end, a few steps per stage, for every schedule.
+    @Test(.enabled(if: Runner.haveFashionMNIST),
+          arguments: [["--schedule=original"], ["--schedule=prog", "--operator=mogrow"], ["--schedule=progstack", "--operator=stacking"],
+                      ["--schedule=manual", "--manual=4x3,7x6", "--operator=identity"]])
+    func vitPretrainSchedules(arguments: [String]) throws {
+        let r = try Runner()
+        let recipe = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/vit_pretrain.lua")
+        let result = try r.run([recipe.path, "--model=vit-nano", "--epochs=1", "--train_subset=512", "--eval_subset=128",
+                                "--batch=32"] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("top-1"), "\(result.stdout)")
+        if arguments[0] != "--schedule=original" {
+            #expect(result.stdout.contains("stage 2/"), "\(result.stdout)")
+        }
+    }
 }
