@@ -26,6 +26,7 @@ extension LuaState {
         installData(ap)
         installImage(ap)
         installTrain(ap)
+        installGrow(ap)
         installOptions(ap)
 
         lua_getfield(L, ap_lua_registry_index(), "_LOADED")
