@@ -82,38 +82,31 @@ public final class AttachClient {
         let syntax = LuaState()
         output("attached to \(socketPath.deletingLastPathComponent().path): inputs run at the next step boundary; "
                + "continue() or Ctrl-D detaches, \\pause pauses the run, stop() ends it\n")
-        var pending: [String] = []
-        while isConnected {
-            let signalsBefore = Interrupts.signalCount
+        var reader = PromptReader()
+        reading: while isConnected {
             Interrupts.install()
             let savedPhase = Interrupts.phase
-            Interrupts.phase = .prompt
-            let line = input.readLine(prompt: pending.isEmpty ? "ap> " : "..> ")
-            Interrupts.phase = savedPhase
+            let read = reader.readLine(from: input, output: output, phaseAfter: savedPhase)
             Interrupts.uninstall()
-            if Interrupts.signalCount != signalsBefore {
-                pending.removeAll()
-                output("^C\n")
-                continue
-            }
-            guard let line else {
-                output("\n")
-                break
+            let line: String
+            switch read {
+            case .cancelled: continue
+            case .end: break reading
+            case .text(let text): line = text
             }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if pending.isEmpty {
+            if reader.isAtStart {
                 if trimmed.isEmpty { continue }
-                if trimmed == "continue()" { break }
+                if trimmed == "continue()" { break reading }
                 if trimmed == "\\pause" {
                     output("waiting for the next step boundary…\n")
                     do { output(try pause() + "\n") } catch { output("\(error)\n") }
                     continue
                 }
             }
-            pending.append(line)
-            let chunk = pending.joined(separator: "\n")
+            let chunk = reader.gather(line)
             if LuaEvaluator.isIncomplete(chunk, in: syntax) { continue }
-            pending.removeAll()
+            reader.reset()
             do {
                 output(try send(chunk))
             } catch {

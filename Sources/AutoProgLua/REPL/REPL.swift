@@ -49,27 +49,18 @@ public final class REPL {
         }
         if let banner { output(banner + "\n") }
 
-        var pending: [String] = []
+        var reader = PromptReader()
         while true {
-            let signalsBefore = Interrupts.signalCount
-            Interrupts.phase = .prompt
-            let line = input.readLine(prompt: pending.isEmpty ? "ap> " : "..> ")
-            Interrupts.phase = .evaluating
-            if Interrupts.signalCount != signalsBefore {
-                // Ctrl-C at the prompt: drop the line (and any unfinished statement).
-                pending.removeAll()
-                output("^C\n")
-                continue
+            let line: String
+            switch reader.readLine(from: input, output: output, phaseAfter: .evaluating) {
+            case .cancelled: continue
+            case .end: return .continued
+            case .text(let text): line = text
             }
-            guard let line else {
-                output("\n")
-                return .continued
-            }
-            if pending.isEmpty && line.allSatisfy(\.isWhitespace) { continue }
-            pending.append(line)
-            let result = evaluator.evaluate(pending.joined(separator: "\n"))
+            if reader.isAtStart && line.allSatisfy(\.isWhitespace) { continue }
+            let result = evaluator.evaluate(reader.gather(line))
             if result == .incomplete { continue }
-            pending.removeAll()
+            reader.reset()
             output(result.displayText)
             switch evaluator.takeControlRequest() {
             case .continue?: return .continued
