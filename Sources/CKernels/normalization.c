@@ -4,27 +4,10 @@
 #include "vecmath.h"
 #include <math.h>
 
-// Σ(x − μ)²: the two-pass variance, exact where E[x²] − μ² would cancel.
-static double centered_sumsq_d(const float *x, size_t n, float mu) {
-    __m256 vm = _mm256_set1_ps(mu);
-    double total = 0;
-    size_t i = 0;
-    while (i + 8 <= n) {
-        __m256 acc = _mm256_setzero_ps();
-        size_t end = i + 256 <= n ? i + 256 : n - (n - i) % 8;
-        for (; i < end; i += 8) {
-            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
-            acc = _mm256_fmadd_ps(d, d, acc);
-        }
-        total += ck_hsum8(acc);
-    }
-    for (; i < n; i++) total += (double)(x[i] - mu) * (x[i] - mu);
-    return total;
-}
-
 static void stats(const float *x, size_t n, float eps, float *mean, float *rstd) {
     float mu = (float)(ck_sum(x, n) / (double)n);
-    double var = centered_sumsq_d(x, n, mu) / (double)n;
+    // Σ(x − μ)²: the two-pass variance, exact where E[x²] − μ² would cancel.
+    double var = ck_sum_squared_difference(x, 0, mu, n) / (double)n;
     *mean = mu;
     *rstd = (float)(1.0 / sqrt(var + (double)eps));
 }

@@ -218,23 +218,7 @@ void ck_soft_cross_entropy_backward(const float *x, const float *p, const float 
     }
 }
 
-// MARK: Mean squared error.
-
-double ck_squared_error_sum(const float *a, const float *b, size_t n) {
-    double total = 0;
-    size_t i = 0;
-    while (i + 8 <= n) {
-        __m256 acc = _mm256_setzero_ps();
-        size_t end = i + 256 <= n ? i + 256 : n - (n - i) % 8;
-        for (; i < end; i += 8) {
-            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-            acc = _mm256_fmadd_ps(d, d, acc);
-        }
-        total += ck_hsum8(acc);
-    }
-    for (; i < n; i++) total += (double)(a[i] - b[i]) * (a[i] - b[i]);
-    return total;
-}
+// MARK: Mean squared error (the forward sum is ck_sum_squared_difference).
 
 void ck_mse_backward(const float *a, const float *b, size_t n, float scale, float *da, float *db) {
     __m256 vs = _mm256_set1_ps(scale), vn = _mm256_set1_ps(-scale);

@@ -4,15 +4,10 @@
 #define AUTOPROG_VECMATH_H
 #include <immintrin.h>
 
-// e^x for 8 floats. Range reduction x = n·ln2 + r, |r| ≤ ln2/2, then a degree-6
-// polynomial for e^r (relative error < 2e-7 over the float range) scaled by 2^n
-// through the exponent bits. Inputs below -87.3 flush to 0, above 88.7 to +inf.
-static inline __m256 ck_exp8(__m256 x) {
-    const __m256 hi = _mm256_set1_ps(88.7f), lo = _mm256_set1_ps(-87.3f);
-    __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-    __m256 overflow = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
-    // x second: min/max return their second operand for NaN, so NaN propagates.
-    x = _mm256_max_ps(lo, _mm256_min_ps(hi, x));
+// The core of e^x for 8 floats with x already clamped to [-87.3, 88.7]: range reduction
+// x = n·ln2 + r, |r| ≤ ln2/2, and a degree-6 polynomial for e^r (relative error < 2e-7).
+// Returns e^r and sets *n; the caller scales by 2^n.
+static inline __m256 ck_exp8_reduced(__m256 x, __m256 *n_out) {
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -24,6 +19,19 @@ static inline __m256 ck_exp8(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    *n_out = n;
+    return p;
+}
+
+// e^x for 8 floats. Inputs below -87.3 flush to 0, above 88.7 to +inf; NaN propagates.
+static inline __m256 ck_exp8(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.7f), lo = _mm256_set1_ps(-87.3f);
+    __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    __m256 overflow = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
+    // x second: min/max return their second operand for NaN, so NaN propagates.
+    x = _mm256_max_ps(lo, _mm256_min_ps(hi, x));
+    __m256 n;
+    __m256 p = ck_exp8_reduced(x, &n);
     // n is in [-126, 128]; 2^128 overflows the exponent field, so scale in two halves.
     __m256i ni = _mm256_cvtps_epi32(n);
     __m256i half = _mm256_srai_epi32(ni, 1);

@@ -38,18 +38,24 @@ double ck_sum(const float *x, size_t n) {
     return total;
 }
 
-double ck_sumsq(const float *x, size_t n) {
+double ck_sum_squared_difference(const float *a, const float *b, float c, size_t n) {
+    const __m256 vc = _mm256_set1_ps(c);
     double total = 0;
     size_t i = 0;
     while (i + 8 <= n) {
         __m256 acc = _mm256_setzero_ps();
         size_t end = i + 256 <= n ? i + 256 : n - (n - i) % 8;
         for (; i < end; i += 8) {
-            __m256 v = _mm256_loadu_ps(x + i);
-            acc = _mm256_fmadd_ps(v, v, acc);
+            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(a + i), b ? _mm256_loadu_ps(b + i) : vc);
+            acc = _mm256_fmadd_ps(d, d, acc);
         }
         total += ck_hsum8(acc);
     }
-    for (; i < n; i++) total += (double)x[i] * x[i];
+    for (; i < n; i++) {
+        double d = (double)(a[i] - (b ? b[i] : c));
+        total += d * d;
+    }
     return total;
 }
+
+double ck_sumsq(const float *x, size_t n) { return ck_sum_squared_difference(x, 0, 0, n); }

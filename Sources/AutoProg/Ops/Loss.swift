@@ -89,7 +89,7 @@ public func mseLoss(_ a: Tensor, _ b: Tensor) throws -> Tensor {
         let sp = s.baseAddress!
         Parallel.forEach(parts) { p in
             let lo = n * p / parts, hi = n * (p + 1) / parts
-            sp[p] = ck_squared_error_sum(ap + lo, bp + lo, hi - lo)
+            sp[p] = ck_sum_squared_difference(ap + lo, bp + lo, 0, hi - lo)
         }
     } }
     let out = Tensor(scalar: Float(partial.reduce(0, +) / Double(n)))

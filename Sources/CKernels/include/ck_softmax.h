@@ -32,8 +32,6 @@ void ck_soft_cross_entropy_forward(const float *x, const float *p, size_t rows, 
 void ck_soft_cross_entropy_backward(const float *x, const float *p, const float *lse, size_t rows, size_t cols,
                                     float scale, float *dx);
 
-/// Σ (a − b)², accumulated in double across blocks.
-double ck_squared_error_sum(const float *a, const float *b, size_t n);
 /// da = scale·(a − b) and db = −da; either output may be NULL.
 void ck_mse_backward(const float *a, const float *b, size_t n, float scale, float *da, float *db);
 #endif

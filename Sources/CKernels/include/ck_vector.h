@@ -13,6 +13,10 @@ void ck_sigmoid(const float *x, float *y, size_t n);
 void ck_axpy(size_t n, float alpha, const float *x, float *y);
 /// Sum of x in double precision accumulators (8 lanes of float partial sums per block).
 double ck_sum(const float *x, size_t n);
+/// Σ(a[i] − b[i])², or Σ(a[i] − c)² when b is NULL, accumulated blockwise into a double
+/// (float rounding of a 256-term sum however long the buffer): sums of squares, centred
+/// sums for variances, squared errors.
+double ck_sum_squared_difference(const float *a, const float *b, float c, size_t n);
 /// Sum of squares of x in double precision.
 double ck_sumsq(const float *x, size_t n);
 #endif
