@@ -83,4 +83,13 @@ final class SyntheticDataset: Dataset {
     @Test func tooSmallADatasetIsAClearError() {
         #expect { try makeTrainer(batch: 128) } throws: { "\($0)".contains("64 examples make no batch of 128") }
     }
+
+    @Test func resumingFromAWeightsOnlyFileSaysSo() throws {
+        let t = try makeTrainer()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("weights-\(UUID().uuidString).safetensors")
+        try SafeTensors.write(t.model.stateDict(), to: url)
+        #expect { try t.resume(from: url) } throws: { error in
+            "\(error)".contains("not an autoprog training checkpoint") && "\(error)".contains("autoprog.step")
+        }
+    }
 }

@@ -116,6 +116,18 @@ public final class Trainer {
     public func resume(from url: URL) throws {
         let (tensors, metadata) = try SafeTensors.read(url)
         let saved = SavedState(tensors: tensors, metadata: metadata)
+        // Check the run's own metadata first: a weights-only file is named as such.
+        var reader = MetadataReader(metadata)
+        let step = reader.int("autoprog.step"), epoch = reader.int("autoprog.epoch")
+        let dataEpoch = reader.int("autoprog.data_epoch"), dataBatch = reader.int("autoprog.data_batch")
+        let random = reader.string("autoprog.random").flatMap(Trainer.parseRandomState)
+        if reader.metadata["autoprog.random"] != nil && random == nil {
+            reader.problems.append("metadata \"autoprog.random\" is malformed")
+        }
+        guard reader.problems.isEmpty, let step, let epoch, let dataEpoch, let dataBatch, let random else {
+            throw CheckpointError(path: url.path, "not an autoprog training checkpoint: "
+                                  + reader.problems.joined(separator: "; "))
+        }
         if let controller { try controller.load(saved.scoped("controller.")) }
         // The controller may have re-shaped the model: rebuild what depends on its parameters.
         var modelState = StateDict()
@@ -127,12 +139,10 @@ public final class Trainer {
             ema = try EMA(model: model, decays: configuration.emaDecays)
             try ema?.load(saved.scoped("ema."))
         }
-        let reader = CheckpointMetadata(metadata, url: url)
-        state.step = try reader.integer("autoprog.step")
-        state.epoch = try reader.integer("autoprog.epoch")
-        loader.position = DataLoader.Position(epoch: try reader.integer("autoprog.data_epoch"),
-                                              batch: try reader.integer("autoprog.data_batch"))
-        Random.restore(try reader.randomState("autoprog.random"))
+        state.step = step
+        state.epoch = epoch
+        loader.position = DataLoader.Position(epoch: dataEpoch, batch: dataBatch)
+        Random.restore(random)
         learningRateScale = metadata["autoprog.lr_scale"].flatMap(Float.init) ?? 1
         lastAppliedLearningRate = nil
         if let run {
@@ -365,6 +375,17 @@ public final class Trainer {
         return saved
     }
 
+    /// `Random.state` as saved in `autoprog.random` ("key=value,..."), or nil if malformed.
+    static func parseRandomState(_ text: String) -> [String: UInt64]? {
+        var out: [String: UInt64] = [:]
+        for part in text.split(separator: ",") {
+            let kv = part.split(separator: "=")
+            guard kv.count == 2, let v = UInt64(kv[1]) else { return nil }
+            out[String(kv[0])] = v
+        }
+        return out
+    }
+
     @discardableResult
     public func saveCheckpoint() throws -> URL? {
         guard let checkpoints else { return nil }
@@ -380,33 +401,4 @@ public struct TrainingError: Error, CustomStringConvertible {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
-}
-
-/// Typed reads of a checkpoint's metadata with errors naming the file and key.
-struct CheckpointMetadata {
-    let metadata: [String: String]
-    let url: URL
-
-    init(_ metadata: [String: String], url: URL) {
-        self.metadata = metadata
-        self.url = url
-    }
-
-    func integer(_ key: String) throws -> Int {
-        guard let s = metadata[key], let v = Int(s) else {
-            throw CheckpointError(path: url.path, "metadata \(key) is missing or not an integer (is this an autoprog training checkpoint?)")
-        }
-        return v
-    }
-
-    func randomState(_ key: String) throws -> [String: UInt64] {
-        guard let s = metadata[key] else { throw CheckpointError(path: url.path, "metadata \(key) is missing") }
-        var out: [String: UInt64] = [:]
-        for part in s.split(separator: ",") {
-            let kv = part.split(separator: "=")
-            guard kv.count == 2, let v = UInt64(kv[1]) else { throw CheckpointError(path: url.path, "metadata \(key) is malformed") }
-            out[String(kv[0])] = v
-        }
-        return out
-    }
 }
