@@ -53,6 +53,18 @@ import Testing
         }
     }
 
+    /// Images larger than configured run at their own patch grid with the position
+    /// embedding resampled to it (timm's dynamic_img_size), as an explicit grid would.
+    @Test func largerImagesRunAtTheirOwnGrid() throws {
+        Random.manualSeed(4)
+        let model = try VisionTransformer(.init(imageSize: 8, patchSize: 2, channels: 1, classes: 3,
+                                                dimension: 8, depth: 1, heads: 2))
+        let x = Tensor.randn([2, 1, 12, 12])
+        #expect(try model(x).toArray() == model.forward(x, patchGrid: 6).toArray())
+        #expect(try model(x).toArray() != model.forward(x, patchGrid: 4).toArray())
+        #expect(throws: TensorError.self) { try model(Tensor.randn([1, 1, 9, 9])) }
+    }
+
     @Test func badConfigurationsAreErrors() {
         #expect(throws: TensorError.self) {
             try VisionTransformer(.init(imageSize: 30, patchSize: 4, channels: 1, classes: 10, dimension: 96, depth: 1, heads: 3))

@@ -60,6 +60,14 @@ public final class VisionTransformer: Module {
     /// so a grown supernet can run any of its sub-networks.
     public var activeBlocks: [Int]?
 
+    /// Sets the stochastic-depth rate: block i drops its branches with probability
+    /// rate·i/(depth−1), timm's linear rule (adaptive regularisation changes it per stage).
+    public func setDropPath(_ rate: Float) throws {
+        guard rate >= 0, rate < 1 else { throw TensorError("vit", "drop-path rate must be in [0, 1), got \(rate)") }
+        let n = blocks.count
+        for (i, block) in blocks.items.enumerated() { block.dropPath = n > 1 ? rate * Float(i) / Float(n - 1) : rate }
+    }
+
     public init(_ c: Configuration) throws {
         guard c.patchSize > 0, c.imageSize % c.patchSize == 0 else {
             throw TensorError("vit", "patch size \(c.patchSize) does not divide image size \(c.imageSize)")
@@ -102,11 +110,20 @@ public final class VisionTransformer: Module {
         try features(images, patchGrid: activeGrid)
     }
 
-    /// Token features at a patch grid of `patchGrid`² patches (nil = the images as given,
-    /// with the stored position embedding).
+    /// Token features at a patch grid of `patchGrid`² patches (nil = the images as given:
+    /// the stored position embedding at the configured size, resampled to the images'
+    /// own grid at any other size, as timm's `dynamic_img_size`).
     public func features(_ images: Tensor, patchGrid: Int?) throws -> Tensor {
         var input = images, position = posEmbed.value
-        if let grid = patchGrid {
+        let p = configuration.patchSize
+        var grid = patchGrid
+        if grid == nil, images.rank == 4, images.shape[2] == images.shape[3], images.shape[2] != configuration.imageSize {
+            guard images.shape[2] % p == 0 else {
+                throw TensorError("vit", "images of side \(images.shape[2]) are not a whole number of \(p)-pixel patches")
+            }
+            grid = images.shape[2] / p
+        }
+        if let grid {
             let side = grid * configuration.patchSize
             guard images.rank == 4 else {
                 throw TensorError("vit", "images of shape \(images.shape) must be [B, C, H, W]")
@@ -196,7 +213,7 @@ public final class TransformerBlock: Module {
     public let attn: SelfAttention
     public let norm2: LayerNorm
     public let mlp: MLP
-    public let dropPath: Float
+    public var dropPath: Float
     /// ReZero scalars [1] on the attention and MLP residual branches (nil = not scaled).
     public private(set) var reZero: (gamma1: Parameter, gamma2: Parameter)?
 

@@ -1,4 +1,5 @@
 import Foundation
+import OrderedCollections
 
 /// Manual progressive training of a ViT (Prog, ProgStack or a given list of stages):
 /// the trainer's full-size model runs its first `depth` blocks at a `grid`² patch grid;
@@ -6,15 +7,28 @@ import Foundation
 /// weights from the previous stage's blocks by the growth operator's mapping (DESIGN §5),
 /// MoGrow from the momentum (EMA) copies — and the optimizer is reset while the global
 /// learning-rate schedule continues. Blocks not yet in use are frozen, so they cost no
-/// work and no optimizer state.
+/// work and no optimizer state. Optionally, regularisation rises with the stages
+/// (`regularisation`). Each stage's sub-network, its forward FLOPs and its measured
+/// steady-state step time go to the log and metrics.jsonl.
 public final class ProgController: ProgressiveController {
     public let model: VisionTransformer
     public let stages: [ProgressiveStage]
     public let growthOperator: GrowthOperator
     /// Reset the optimizer's state at each growth (the default, as in the paper).
     public var resetsOptimizer = true
+    /// Adaptive regularisation (nil: the recipe's strength throughout).
+    public var regularisation: AdaptiveRegularisation?
     public private(set) var stage = -1
     private var log: (String) -> Void = { _ in }
+    private var regularisedStage = -1
+    /// Step times of the current stage after its warm-up steps (see `measureStepTime`).
+    private var stageStepSeconds: [Double] = []
+    private var stageStepTimeReported = false
+    private var stageStartStep = 0
+    /// Steps at a stage's start left out of its step time (buffers grow, caches warm).
+    static let warmupSteps = 3
+    /// Steps the measured step time is the median of.
+    static let measuredSteps = 10
 
     public init(model: VisionTransformer, stages: [ProgressiveStage], operator op: GrowthOperator) throws {
         guard !stages.isEmpty else { throw TensorError("prog", "a progressive schedule needs at least one stage") }
@@ -52,7 +66,11 @@ public final class ProgController: ProgressiveController {
     public func willStep(_ trainer: Trainer) throws -> ControllerAction {
         log = { [weak trainer] text in trainer?.progress?.message(text) }
         let target = stageIndex(step: trainer.state.step, totalSteps: trainer.state.totalSteps)
-        guard target != stage else { return .none }
+        guard target != stage else {
+            try measureStepTime(trainer)
+            try regularise(trainer)
+            return .none
+        }
         var action: ControllerAction = .stageStarted
         if stage >= 0 {
             let rate = trainer.state.imagesPerSecond
@@ -72,8 +90,58 @@ public final class ProgController: ProgressiveController {
             log(String(format: "stage %d ran at %.0f img/s", stage + 1, rate))
         }
         stage = target
+        stageStartStep = trainer.state.step
+        stageStepSeconds = []
+        stageStepTimeReported = false
         try apply()
+        try regularise(trainer)
         return action
+    }
+
+    /// Collects the stage's step times after its warm-up and reports their median once
+    /// `measuredSteps` are in, or before the stage's last step if it is shorter.
+    private func measureStepTime(_ trainer: Trainer) throws {
+        let step = trainer.state.step, total = trainer.state.totalSteps
+        let done = step - stageStartStep   // steps of this stage completed
+        guard done > ProgController.warmupSteps, !stageStepTimeReported else { return }
+        stageStepSeconds.append(trainer.state.stepSeconds)
+        let lastStepOfStage = step + 1 >= total || stageIndex(step: step + 1, totalSteps: total) != stage
+        if stageStepSeconds.count == ProgController.measuredSteps || lastStepOfStage {
+            try reportStepTime(trainer)
+            stageStepTimeReported = true
+        }
+    }
+
+    private func reportStepTime(_ trainer: Trainer) throws {
+        guard !stageStepSeconds.isEmpty else { return }
+        let sorted = stageStepSeconds.sorted()
+        let median = sorted[sorted.count / 2]
+        let rate = Double(trainer.configuration.batchSize * trainer.configuration.gradientAccumulation) / median
+        log(String(format: "stage %d/%d: measured step time %.1f ms (%.0f img/s, median of %d steps)",
+                   stage + 1, stages.count, median * 1000, rate, sorted.count))
+        try trainer.log(["event": .string("stage_step_time"), "stage_step_ms": .number((median * 1e4).rounded() / 10),
+                         "stage_imgs_per_s": .number(rate.rounded())])
+    }
+
+    /// Sets the stage's regularisation strength: RandAugment magnitude and erasing
+    /// probability of the trainer's augmentation, the model's drop-path rate.
+    private func regularise(_ trainer: Trainer) throws {
+        guard let regularisation, regularisedStage != stage, stage >= 0 else { return }
+        let f = regularisation.fraction(stage: stage, of: stages.count)
+        try model.setDropPath(model.configuration.dropPath * f)
+        if let base = trainer.configuration.augmentation {
+            trainer.augmentation = (base as? any StrengthScalable)?.scaled(by: f) ?? base
+        }
+        regularisedStage = stage
+        log(String(format: "stage %d/%d: regularisation at %.0f%% of full strength", stage + 1, stages.count, f * 100))
+    }
+
+    public func stageRecord() -> OrderedDictionary<String, JSONValue> {
+        guard stage >= 0 else { return [:] }
+        let s = stages[stage]
+        return ["grid": .integer(s.grid), "depth": .integer(s.depth),
+                "gflops_per_image": .number(visionTransformerFLOPs(model.configuration, grid: s.grid, depth: s.depth) / 1e9),
+                "regularisation": .number(Double(regularisation?.fraction(stage: stage, of: stages.count) ?? 1))]
     }
 
     /// Runs the current stage's sub-network: active depth, grid, frozen unused blocks.

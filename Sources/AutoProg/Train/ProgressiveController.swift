@@ -1,3 +1,5 @@
+import OrderedCollections
+
 /// The slot where progressive-learning algorithms plug into the training loop.
 ///
 /// A controller acts only between steps (DESIGN §1: layers know nothing about stages):
@@ -13,6 +15,9 @@ public protocol ProgressiveController: AnyObject {
 
     /// Transforms a batch before the forward pass (e.g. resize to the stage's resolution).
     func prepare(_ batch: Batch) throws -> Batch
+
+    /// What metrics.jsonl records when a stage starts (its sub-network, FLOPs, ...).
+    func stageRecord() -> OrderedDictionary<String, JSONValue>
 
     func stateDict() -> SavedState
     func load(_ state: SavedState) throws
@@ -33,4 +38,5 @@ public struct ControllerAction: OptionSet, Sendable {
 
 extension ProgressiveController {
     public func prepare(_ batch: Batch) throws -> Batch { batch }
+    public func stageRecord() -> OrderedDictionary<String, JSONValue> { [:] }
 }

@@ -23,10 +23,16 @@ public final class Trainer {
         public var gradientAccumulation = 1
         public var clipGradientNorm: Float?
         public var emaDecays: [Float] = []
+        /// Decay warm-up of the EMA copies (timm's `ModelEmaV3` warm-up), so short runs and
+        /// short progressive stages get averages that track the weights (MoGrow grows from them).
+        public var emaWarmup: EMA.Warmup?
         public var labelSmoothing: Float = 0
         public var evalEverySteps: Int?          // default: once per epoch
         public var evalBatchSize: Int?
         public var evaluateWithEMA = false        // evaluate the first EMA copy instead of the raw weights
+        /// Also evaluate right after each growth (before the new stage trains): how much of
+        /// the function a growth operator preserves.
+        public var evaluateAtStageStart = false
         public var checkpointEverySteps: Int?     // default: once per epoch (and at the end)
         public var keepLastCheckpoints = 3
         public var logEverySteps = 1
@@ -60,6 +66,9 @@ public final class Trainer {
     /// The loss of one batch; default: cross-entropy of the model's logits.
     public var lossFunction: ((Module, Batch) throws -> Tensor)?
     public let loader: DataLoader
+    /// The augmentation in force: the configuration's, until a controller changes its
+    /// strength (adaptive regularisation).
+    public var augmentation: (any BatchTransform)?
     public private(set) var state = TrainingState()
     public var interrupted = false
     /// Multiplies the schedule's rate. Setting the optimizer's rate by hand between steps
@@ -94,7 +103,8 @@ public final class Trainer {
         self.schedule = schedule
         self.run = run
         optimizer = try makeOptimizer(configuration.model)
-        ema = configuration.emaDecays.isEmpty ? nil : try EMA(model: configuration.model, decays: configuration.emaDecays)
+        augmentation = configuration.augmentation
+        ema = try Trainer.makeEMA(configuration)
         loader = try DataLoader(dataset: configuration.data, batchSize: configuration.batchSize,
                                 shuffle: configuration.shuffle, dropLast: true)
         let perEpoch = loader.batchesPerEpoch / configuration.gradientAccumulation
@@ -135,10 +145,8 @@ public final class Trainer {
         try model.load(modelState)
         optimizer = try makeOptimizer(model)
         try optimizer.load(saved.scoped("optimizer."))
-        if !configuration.emaDecays.isEmpty {
-            ema = try EMA(model: model, decays: configuration.emaDecays)
-            try ema?.load(saved.scoped("ema."))
-        }
+        ema = try Trainer.makeEMA(configuration)
+        try ema?.load(saved.scoped("ema."))
         state.step = step
         state.epoch = epoch
         loader.position = DataLoader.Position(epoch: dataEpoch, batch: dataBatch)
@@ -172,7 +180,13 @@ public final class Trainer {
                 if action.contains(.stageStarted) || controller.stageDescription != lastStageDescription {
                     lastStageDescription = controller.stageDescription
                     state.stage = lastStageDescription
+                    var record: OrderedDictionary<String, JSONValue> = ["event": .string("stage_start")]
+                    record.merge(controller.stageRecord()) { a, _ in a }
+                    try log(record)
                     try onStage?(state)
+                    if configuration.evaluateAtStageStart, state.step > 0, configuration.evalData != nil {
+                        try evaluateAndLog()
+                    }
                 }
             }
             let stepStart = Date()
@@ -190,7 +204,7 @@ public final class Trainer {
                 let position = loader.position
                 var batch = try loader.next()
                 var softTargets: Tensor?
-                if let augmentation = configuration.augmentation {
+                if let augmentation {
                     var random = RandomStream.augmentation(seed: Random.seed, at: position)
                     let augmented = try augmentation.apply(batch, random: &random)
                     batch = Batch(images: augmented.images, labels: augmented.labels, indices: batch.indices)
@@ -215,6 +229,7 @@ public final class Trainer {
             state.loss = lossSum / Float(configuration.gradientAccumulation)
             state.learningRate = lr
             let seconds = Date().timeIntervalSince(stepStart)
+            state.stepSeconds = seconds
             let rate = Double(images) / max(seconds, 1e-9)
             smoothedRate = smoothedRate == 0 ? rate : 0.9 * smoothedRate + 0.1 * rate
             state.imagesPerSecond = smoothedRate
@@ -269,18 +284,31 @@ public final class Trainer {
 
     private func rebuildOptimizer() throws {
         try replaceOptimizer()
-        if !configuration.emaDecays.isEmpty { ema = try EMA(model: model, decays: configuration.emaDecays) }
+        ema = try Trainer.makeEMA(configuration)
+    }
+
+    private static func makeEMA(_ c: Configuration) throws -> EMA? {
+        c.emaDecays.isEmpty ? nil : try EMA(model: c.model, decays: c.emaDecays, warmup: c.emaWarmup)
     }
 
     // MARK: Evaluation
 
-    /// Top-1 accuracy and mean loss of the classifier on `data` (eval mode, no gradients).
-    public func evaluate(_ data: Dataset? = nil) throws -> Evaluation {
+    /// Top-1 accuracy and mean loss of the classifier on `data` (eval mode, no gradients),
+    /// at the data's full size, or with the images resized (bilinear) to `imageSize`, e.g.
+    /// larger than trained — whatever resolution the current stage trains at.
+    public func evaluate(_ data: Dataset? = nil, imageSize: Int? = nil) throws -> Evaluation {
         guard let data = data ?? configuration.evalData else { throw TrainingError("no evaluation data") }
+        if let imageSize, imageSize <= 0 { throw TrainingError("evaluation image size must be positive, not \(imageSize)") }
         let measure = { () throws -> Evaluation in
             let wasTraining = self.model.isTraining
             self.model.eval()
-            defer { self.model.train(wasTraining) }
+            let elastic = self.model as? ElasticResolution
+            let trainingSize = elastic?.activeImageSize
+            elastic?.activeImageSize = nil
+            defer {
+                self.model.train(wasTraining)
+                elastic?.activeImageSize = trainingSize
+            }
             return try Autograd.withoutGradients {
                 var correct = 0, total = 0
                 var lossSum = 0.0
@@ -288,9 +316,12 @@ public final class Trainer {
                 var start = 0
                 while start < data.count {
                     let indices = Array(start..<min(start + size, data.count))
-                    var batch = try data.batch(indices)
-                    if let controller = self.controller { batch = try controller.prepare(batch) }
-                    let logits = try self.model(batch.images)
+                    let batch = try data.batch(indices)
+                    var images = batch.images
+                    if let imageSize, images.shape[2] != imageSize || images.shape[3] != imageSize {
+                        images = try resize(images, height: imageSize, width: imageSize, mode: .bilinear)
+                    }
+                    let logits = try self.model(images)
                     lossSum += Double(try crossEntropy(logits, targets: batch.labels).item()) * Double(indices.count)
                     let predicted = try logits.argmax(axis: -1)
                     correct += zip(predicted, batch.labels).filter { $0 == $1 }.count
@@ -310,10 +341,7 @@ public final class Trainer {
         state.eval = ["loss": e.loss, "top1": e.top1]
         try tensorBoard?.addScalar("eval/loss", Float(e.loss), step: state.step)
         try tensorBoard?.addScalar("eval/top1", Float(e.top1), step: state.step)
-        var record: OrderedDictionary<String, JSONValue> = ["step": .integer(state.step), "epoch": .integer(state.epoch)]
-        record["eval_loss"] = .number(e.loss)
-        record["eval_top1"] = .number(e.top1)
-        try metrics?.append(.object(record))
+        try log(["eval_loss": .number(e.loss), "eval_top1": .number(e.top1)])
         progress?.message(String(format: "step %d: eval loss %.4f, top-1 %.2f%%", state.step, e.loss, e.top1))
         try onEval?(state)
     }
@@ -339,17 +367,21 @@ public final class Trainer {
         if checkpoints == nil { checkpoints = try CheckpointManager(directory: run.checkpointsURL, keepLast: configuration.keepLastCheckpoints) }
     }
 
+    /// Appends a record to metrics.jsonl: `fields` after the step, epoch and stage (how
+    /// controllers log stage events: a sub-network's FLOPs, its measured step time).
+    public func log(_ fields: OrderedDictionary<String, JSONValue>) throws {
+        var record: OrderedDictionary<String, JSONValue> = ["step": .integer(state.step), "epoch": .integer(state.epoch)]
+        if let stage = state.stage { record["stage"] = .string(stage) }
+        record.merge(fields) { _, new in new }
+        try metrics?.append(.object(record))
+    }
+
     private func logStep(imagesPerSecond: Double) throws {
         progress?.update(step: state.step, loss: state.loss, learningRate: state.learningRate,
                          imagesPerSecond: state.imagesPerSecond, stage: state.stage)
         guard state.step % configuration.logEverySteps == 0 || state.step == state.totalSteps else { return }
-        var record: OrderedDictionary<String, JSONValue> = [
-            "step": .integer(state.step), "epoch": .integer(state.epoch),
-            "loss": .number(Double(state.loss)), "lr": .number(Double(state.learningRate)),
-            "imgs_per_s": .number((imagesPerSecond * 10).rounded() / 10),
-        ]
-        if let stage = state.stage { record["stage"] = .string(stage) }
-        try metrics?.append(.object(record))
+        try log(["loss": .number(Double(state.loss)), "lr": .number(Double(state.learningRate)),
+                 "imgs_per_s": .number((imagesPerSecond * 10).rounded() / 10)])
         try tensorBoard?.addScalar("train/loss", state.loss, step: state.step)
         try tensorBoard?.addScalar("train/lr", state.learningRate, step: state.step)
     }

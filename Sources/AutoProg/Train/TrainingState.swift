@@ -9,6 +9,8 @@ public struct TrainingState {
     public var loss: Float = .nan  // last step's mean loss
     public var learningRate: Float = 0
     public var imagesPerSecond = 0.0
+    /// Wall time of the last step (controllers measure a sub-network's step time from it).
+    public var stepSeconds = 0.0
     public var stage: String?
     /// The last evaluation's metrics (e.g. "loss", "top1"), empty before the first.
     public var eval: OrderedDictionary<String, Double> = [:]

@@ -15,7 +15,7 @@ final class RunBox: LuaHostObject {
 extension LuaState {
     static let trainKeys = [
         "model", "data", "eval", "epochs", "steps", "batch", "eval_batch", "optimizer", "lr_schedule", "grad_accum",
-        "clip_grad", "ema", "eval_ema", "label_smoothing", "eval_every", "checkpoint_every", "keep_last", "log_every",
+        "clip_grad", "ema", "ema_warmup", "eval_ema", "eval_on_stage", "label_smoothing", "eval_every", "checkpoint_every", "keep_last", "log_every",
         "shuffle", "augment", "progressive", "loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage",
     ]
     static let hookKeys = ["loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage"]
@@ -41,7 +41,7 @@ extension LuaState {
             return "Run step \(s.step)/\(s.totalSteps) epoch \(s.epoch) loss \(s.loss)" + (box.trainer.run.map { " at \($0.url.path)" } ?? "")
         })
         register([
-            LuaBinding("train", "ap.train{model=, data=, eval=, epochs= | steps=, batch=, augment={crop=, flip=, randaugment=, erase=, mixup=, cutmix=}, optimizer=ap.optim.adamw{}, lr_schedule=, grad_accum=1, clip_grad=, ema={decays}, eval_ema=false, label_smoothing=0, eval_every=, checkpoint_every=, keep_last=3, log_every=1, shuffle=true, loss=function(model, batch), on_step/on_epoch/on_eval/on_checkpoint/on_stage=function(state)}: trains and returns the run.") { call in
+            LuaBinding("train", "ap.train{model=, data=, eval=, epochs= | steps=, batch=, augment={crop=, flip=, randaugment=, erase=, mixup=, cutmix=}, optimizer=ap.optim.adamw{}, lr_schedule=, grad_accum=1, clip_grad=, ema={decays}, ema_warmup=false, eval_ema=false, eval_on_stage=false, progressive={schedule=, stages=, space=, operator=, reset_optimizer=, regularisation=}, label_smoothing=0, eval_every=, checkpoint_every=, keep_last=3, log_every=1, shuffle=true, loss=function(model, batch), on_step/on_epoch/on_eval/on_checkpoint/on_stage=function(state)}: trains and returns the run.") { call in
                 try LuaState.train(call)
             },
         ], in: ap, path: "ap")
@@ -49,10 +49,11 @@ extension LuaState {
 
     private var runMethods: [LuaBinding] {
         [
-            LuaBinding("evaluate", "run:evaluate([data]): {loss=, top1=, count=} of the model on data (default: the eval set).") { call in
+            LuaBinding("evaluate", "run:evaluate([data][, {size=}]): {loss=, top1=, count=} of the model on data (default: the eval set) at full size, or with the images resized to size×size (e.g. larger than trained).") { call in
                 let box = try call.object(1, RunBox.self)
                 let data = try call.isNoneOrNil(2) ? nil : LuaState.dataset(call, 2, key: "data")
-                let e = try box.trainer.evaluate(data)
+                let o = try LuaOptions(call, 3, valid: ["size"], context: "run:evaluate")
+                let e = try box.trainer.evaluate(data, imageSize: try o.integer("size"))
                 lua_createtable(call.L, 0, 3)
                 call.push(e.loss); call.setRawField(-2, "loss")
                 call.push(e.top1); call.setRawField(-2, "top1")
@@ -102,10 +103,12 @@ extension LuaState {
         return Compose(transforms)
     }
 
-    static let progressiveKeys = ["schedule", "stages", "space", "operator", "reset_optimizer"]
+    static let progressiveKeys = ["schedule", "stages", "space", "operator", "reset_optimizer", "regularisation"]
 
     /// `progressive = {schedule = "prog" | "progstack" | {{grid=, depth=, fraction=}, ...},
-    /// stages = 4, space = 0.5, operator = "mogrow", reset_optimizer = true}` for a ViT.
+    /// stages = 4, space = 0.5, operator = "mogrow", reset_optimizer = true,
+    /// regularisation = false | true | start}` for a ViT. `regularisation` turns on adaptive
+    /// regularisation, from `start` (default 0.5) of full strength in the first stage.
     static func progController(_ call: LuaCall, _ i: Int32, model: Module) throws -> ProgController {
         guard let vit = model as? VisionTransformer else {
             throw LuaBindingError("ap.train: progressive training needs a ViT (ap.models.vit), got \(model.typeName)")
@@ -136,6 +139,11 @@ extension LuaState {
         }
         let controller = try ProgController(model: vit, stages: stages, operator: op)
         controller.resetsOptimizer = try o.boolean("reset_optimizer") ?? true
+        controller.regularisation = try o.value("regularisation") { type -> AdaptiveRegularisation? in
+            if type == LUA_TBOOLEAN { return lua_toboolean(call.L, -1) != 0 ? try AdaptiveRegularisation() : nil }
+            guard let start = try o.number("regularisation") else { return nil }
+            return try AdaptiveRegularisation(start: Float(start))
+        } ?? nil
         return controller
     }
 
@@ -181,6 +189,8 @@ extension LuaState {
         config.clipGradientNorm = try o.float("clip_grad")
         config.emaDecays = try o.numbers("ema")?.map(Float.init) ?? []
         config.evaluateWithEMA = try o.boolean("eval_ema") ?? false
+        config.emaWarmup = try o.boolean("ema_warmup") ?? false ? EMA.Warmup() : nil
+        config.evaluateAtStageStart = try o.boolean("eval_on_stage") ?? false
         config.labelSmoothing = try o.float("label_smoothing") ?? 0
         config.evalEverySteps = try o.integer("eval_every")
         config.evalBatchSize = try o.integer("eval_batch")

@@ -12,7 +12,8 @@ local run = ap.train{
   model = model, data = train, eval = test, steps = opts.steps, batch = opts.batch,
   optimizer = ap.optim.adamw{ lr = 3e-3 }, lr_schedule = ap.sched.cosine{ warmup = 2 },
   ema = { 0.9 }, label_smoothing = 0.1,
-  progressive = opts.prog ~= "" and { schedule = "prog", stages = 2, space = 0.5, operator = opts.prog } or nil,
+  progressive = opts.prog ~= "" and { schedule = "prog", stages = 2, space = 0.5, operator = opts.prog, regularisation = true } or nil,
+  ema_warmup = opts.prog ~= "", eval_on_stage = true,
   augment = { crop = { 0.5, 1 }, flip = 0.5, randaugment = 5, erase = 0.25, mixup = 0.8, cutmix = 1.0 }, checkpoint_every = opts.checkpoint_every, eval_every = 4,
   on_step = function(s)
     if s.step == opts.crash_at then error("crash requested at step " .. s.step) end
