@@ -170,6 +170,8 @@ public final class Trainer {
         var lastStageDescription = controller?.stageDescription
         var smoothedRate = 0.0
         while state.step < state.totalSteps {
+            let iterationStart = Date()
+            var evaluationSeconds = 0.0
             if let controller {
                 let action = try controller.willStep(self)
                 if action.contains(.parametersChanged) {
@@ -185,7 +187,9 @@ public final class Trainer {
                     try log(record)
                     try onStage?(state)
                     if configuration.evaluateAtStageStart, state.step > 0, configuration.evalData != nil {
+                        let evaluationStart = Date()
                         try evaluateAndLog()
+                        evaluationSeconds = Date().timeIntervalSince(evaluationStart)
                     }
                 }
             }
@@ -235,6 +239,7 @@ public final class Trainer {
             state.imagesPerSecond = smoothedRate
             state.elapsedSeconds = Date().timeIntervalSince(start)
             try logStep(imagesPerSecond: rate)
+            state.trainingSeconds += Date().timeIntervalSince(iterationStart) - evaluationSeconds
             try onStep?(state)
 
             let epochEnded = state.step % state.stepsPerEpoch == 0
@@ -353,6 +358,7 @@ public final class Trainer {
                                                          "lr": .number(Double(state.learningRate))]
         for (k, v) in state.eval { row["eval_" + k] = .number(v) }
         row["elapsed_s"] = .number(state.elapsedSeconds)
+        row["train_s"] = .number(state.trainingSeconds)
         try summary?.append(row)
         if !partial { try onEpoch?(state) }
     }

@@ -15,6 +15,9 @@ public struct TrainingState {
     /// The last evaluation's metrics (e.g. "loss", "top1"), empty before the first.
     public var eval: OrderedDictionary<String, Double> = [:]
     public var elapsedSeconds = 0.0
+    /// Wall time of the steps themselves (growth included; evaluation and checkpoints
+    /// not): what a progressive schedule saves, comparable across runs.
+    public var trainingSeconds = 0.0
 }
 
 /// The result of evaluating a classifier on a dataset.

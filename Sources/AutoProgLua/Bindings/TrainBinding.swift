@@ -2,6 +2,7 @@ import AutoProg
 import CLua
 import CLuaBridge
 import Foundation
+import OrderedCollections
 
 /// A training run as Lua holds it (`local run = ap.train{...}`).
 final class RunBox: LuaHostObject {
@@ -64,6 +65,22 @@ extension LuaState {
                 let box = try call.object(1, RunBox.self)
                 if let url = try box.trainer.saveCheckpoint() { call.push(url.path) } else { call.pushNil() }
                 return 1
+            },
+            LuaBinding("log", "run:log{key=value, ...}: appends a record (numbers, strings, booleans) to metrics.jsonl at the current step, e.g. final results.") { call in
+                let box = try call.object(1, RunBox.self)
+                try call.table(2)
+                var fields = OrderedDictionary<String, JSONValue>()
+                for key in try call.stringKeys(2).sorted() {
+                    defer { lua_settop(call.L, -2) }
+                    switch call.rawField(2, key) {
+                    case LUA_TNUMBER: fields[key] = .number(lua_tonumberx(call.L, -1, nil))
+                    case LUA_TSTRING: fields[key] = .string(String(cString: lua_tolstring(call.L, -1, nil)))
+                    case LUA_TBOOLEAN: fields[key] = .bool(lua_toboolean(call.L, -1) != 0)
+                    default: throw LuaBindingError("run:log: '\(key)' must be a number, string or boolean, got \(LuaCall.typeName(call.L, -1))")
+                    }
+                }
+                try box.trainer.log(fields)
+                return 0
             },
             LuaBinding("state", "run:state(): the training state table hooks receive.") { call in
                 LuaState.pushState(call, try call.object(1, RunBox.self).trainer.state)
@@ -164,6 +181,7 @@ extension LuaState {
         call.push(s.learningRate); call.setRawField(-2, "lr")
         call.push(s.imagesPerSecond); call.setRawField(-2, "imgs_per_s")
         call.push(s.elapsedSeconds); call.setRawField(-2, "elapsed")
+        call.push(s.trainingSeconds); call.setRawField(-2, "train_seconds")
         if let stage = s.stage { call.push(stage); call.setRawField(-2, "stage") }
         lua_createtable(call.L, 0, Int32(s.eval.count))
         for (k, v) in s.eval { call.push(v); call.setRawField(-2, k) }
