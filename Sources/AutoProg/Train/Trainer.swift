@@ -29,6 +29,8 @@ public final class Trainer {
         public var labelSmoothing: Float = 0
         public var evalEverySteps: Int?          // default: once per epoch
         public var evalBatchSize: Int?
+        /// Generate samples (with `Trainer.sampler`) every this many steps; always at the end.
+        public var sampleEverySteps: Int?
         public var evaluateWithEMA = false        // evaluate the first EMA copy instead of the raw weights
         /// Also evaluate right after each growth (before the new stage trains): how much of
         /// the function a growth operator preserves.
@@ -84,6 +86,13 @@ public final class Trainer {
     public var onCheckpoint: ((TrainingState, URL) throws -> Void)?
     public var onStage: ((TrainingState) throws -> Void)?
     public var onStepBoundary: ((Trainer) throws -> BoundaryDecision)?
+    /// Generates images [N, C, H, W] in [0, 1] from the model (a generative recipe's
+    /// samples); called every `sampleEverySteps` in eval mode, without gradients, with the
+    /// first EMA copy's weights when there is one (as DiT and diffusers sample).
+    public var sampler: ((TrainingState) throws -> Tensor)?
+    /// After a sample grid was written: its file and PNG bytes (the runner shows it in the
+    /// notebook and TensorBoard).
+    public var onSamples: ((TrainingState, URL, Data) throws -> Void)?
 
     // Outputs (all optional: a trainer without a run directory only trains).
     public let run: RunDirectory?
@@ -248,6 +257,9 @@ public final class Trainer {
             if evalDue || state.step == state.totalSteps, configuration.evalData != nil {
                 try evaluateAndLog()
             }
+            if sampler != nil, configuration.sampleEverySteps.map({ state.step % $0 == 0 }) ?? false || state.step == state.totalSteps {
+                try writeSamples()
+            }
             if epochEnded { try endEpoch() }
             let checkpointDue = configuration.checkpointEverySteps.map { state.step % $0 == 0 } ?? epochEnded
             if checkpointDue || state.step == state.totalSteps { try saveCheckpoint() }
@@ -349,6 +361,28 @@ public final class Trainer {
         try log(["eval_loss": .number(e.loss), "eval_top1": .number(e.top1)])
         progress?.message(String(format: "step %d: eval loss %.4f, top-1 %.2f%%", state.step, e.loss, e.top1))
         try onEval?(state)
+    }
+
+    /// Samples from the model and writes them as one grid, `samples/step-N.png`.
+    @discardableResult
+    public func writeSamples() throws -> Tensor? {
+        guard let sampler else { return nil }
+        let generate = { () throws -> Tensor in
+            let wasTraining = self.model.isTraining
+            self.model.eval()
+            defer { self.model.train(wasTraining) }
+            return try Autograd.withoutGradients { try sampler(self.state) }
+        }
+        let images = try ema.map { try $0.swapped(decayIndex: 0, generate) } ?? generate()
+        guard images.rank == 4 else { throw TrainingError("the sampler returned a tensor of shape \(images.shape), not [N, C, H, W]") }
+        if images.hasNonFinite { throw TrainingError("samples at step \(state.step) contain NaN or Inf") }
+        guard let run else { return images }
+        let columns = Int(Double(images.shape[0]).squareRoot().rounded(.up))
+        let png = try PNG.encode(imageGrid(images, columns: max(columns, 1)))
+        let url = run.samplesURL.appendingPathComponent(String(format: "step-%06d.png", state.step))
+        try AtomicFile.write(png, to: url)
+        try onSamples?(state, url, png)
+        return images
     }
 
     private func endEpoch(partial: Bool = false) throws {

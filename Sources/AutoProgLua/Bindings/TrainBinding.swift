@@ -17,9 +17,9 @@ extension LuaState {
     static let trainKeys = [
         "model", "data", "eval", "epochs", "steps", "batch", "eval_batch", "optimizer", "lr_schedule", "grad_accum",
         "clip_grad", "ema", "ema_warmup", "eval_ema", "eval_on_stage", "label_smoothing", "eval_every", "checkpoint_every", "keep_last", "log_every",
-        "shuffle", "augment", "progressive", "loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage",
+        "shuffle", "augment", "progressive", "sample_every", "sample", "loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage",
     ]
-    static let hookKeys = ["loss", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage"]
+    static let hookKeys = ["loss", "sample", "on_step", "on_epoch", "on_eval", "on_checkpoint", "on_stage"]
 
     func installTrain(_ ap: Int32) {
         documentation["Run"] = "A training run: run.dir, run.step, run.epoch, run.loss, run.lr, run:evaluate(data), run:checkpoint(), run:state()."
@@ -42,7 +42,7 @@ extension LuaState {
             return "Run step \(s.step)/\(s.totalSteps) epoch \(s.epoch) loss \(s.loss)" + (box.trainer.run.map { " at \($0.url.path)" } ?? "")
         })
         register([
-            LuaBinding("train", "ap.train{model=, data=, eval=, epochs= | steps=, batch=, augment={crop=, flip=, randaugment=, erase=, mixup=, cutmix=}, optimizer=ap.optim.adamw{}, lr_schedule=, grad_accum=1, clip_grad=, ema={decays}, ema_warmup=false, eval_ema=false, eval_on_stage=false, progressive={schedule=, stages=, space=, operator=, reset_optimizer=, regularisation=}, label_smoothing=0, eval_every=, checkpoint_every=, keep_last=3, log_every=1, shuffle=true, loss=function(model, batch), on_step/on_epoch/on_eval/on_checkpoint/on_stage=function(state)}: trains and returns the run.") { call in
+            LuaBinding("train", "ap.train{model=, data=, eval=, epochs= | steps=, batch=, augment={crop=, flip=, randaugment=, erase=, mixup=, cutmix=}, optimizer=ap.optim.adamw{}, lr_schedule=, grad_accum=1, clip_grad=, ema={decays}, ema_warmup=false, eval_ema=false, eval_on_stage=false, progressive={schedule=, stages=, space=, operator=, reset_optimizer=, regularisation=}, label_smoothing=0, eval_every=, checkpoint_every=, keep_last=3, log_every=1, shuffle=true, loss=function(model, batch), sample=function(model, state) → images [N,C,H,W] in [0,1], sample_every=, on_step/on_epoch/on_eval/on_checkpoint/on_stage=function(state)}: trains and returns the run.") { call in
                 try LuaState.train(call)
             },
         ], in: ap, path: "ap")
@@ -216,6 +216,11 @@ extension LuaState {
         config.keepLastCheckpoints = try o.integer("keep_last") ?? 3
         config.logEverySteps = try o.integer("log_every") ?? 1
         config.shuffle = try o.boolean("shuffle") ?? true
+        config.sampleEverySteps = try o.integer("sample_every")
+        if let every = config.sampleEverySteps, every <= 0 { throw LuaBindingError("ap.train: sample_every must be positive, got \(every)") }
+        if config.sampleEverySteps != nil, !o.has("sample") {
+            throw LuaBindingError("ap.train: sample_every needs sample = function(model, state) returning images")
+        }
         config.augmentation = try o.value("augment") { _ in try LuaState.augmentation(call, -1, data: data) }
         let controller = try o.value("progressive") { _ in try LuaState.progController(call, -1, model: moduleBox.module) }
 
@@ -265,6 +270,20 @@ extension LuaState {
         trainer.onStage = { s in try callHook("on_stage") { pushState(call, s); return 1 } }
         trainer.onCheckpoint = { s, url in
             try callHook("on_checkpoint") { pushState(call, s); call.push(url.path); return 2 }
+        }
+        if let ref = refs["sample"] {
+            trainer.sampler = { s in
+                lua_rawgeti(L, ap_lua_registry_index(), lua_Integer(ref))
+                call.push(object: moduleBox)
+                pushState(call, s)
+                try call.protectedCall(arguments: 2, results: 1)
+                defer { lua_settop(L, -2) }
+                guard let t = LuaHost.object(L, -1, TensorBox.self) else {
+                    throw LuaBindingError("ap.train: sample must return a Tensor of images, got \(LuaCall.typeName(L, -1))")
+                }
+                return t.tensor()
+            }
+            trainer.onSamples = { _, url, png in call.state.imageSavedHook?(url, png) }
         }
         if let ref = refs["loss"] {
             trainer.lossFunction = { model, batch in
