@@ -98,3 +98,21 @@ import Testing
         #expect((0..<10).allSatisfy { c in labels.filter { $0 == c }.count == 1000 })
     }
 }
+
+@Suite struct ClassSubsetTests {
+    @Test func keepsTheClassesAndRelabelsThemInOrder() throws {
+        let base = CountingDataset(count: 30)  // example i has label i % 7
+        let subset = try ClassSubset(base, classes: [2, 0])
+        let baseLabels = (0..<30).map { $0 % 7 }
+        #expect(try base.allLabels() == baseLabels)
+        let expected = (0..<30).filter { [2, 0].contains($0 % 7) }
+        #expect(subset.count == expected.count)
+        #expect(subset.classNames == [base.classNames[2], base.classNames[0]])
+        let batch = try subset.batch(Array(0..<subset.count))
+        #expect(batch.labels == expected.map { baseLabels[$0] == 2 ? 0 : 1 })
+        #expect(subset.labels == batch.labels)
+        #expect(throws: DatasetError.self) { try ClassSubset(base, classes: [99]) }
+        #expect(throws: DatasetError.self) { try ClassSubset(base, classes: [1, 1]) }
+        #expect(throws: DatasetError.self) { try ClassSubset(base, classes: []) }
+    }
+}

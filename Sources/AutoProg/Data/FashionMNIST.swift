@@ -28,7 +28,7 @@ public final class FashionMNIST: Dataset {
     public let imageShape: [Int]
     public var classNames: [String] { FashionMNIST.classes }
     private let pixels: [UInt8]
-    private let labels: [UInt8]
+    let labelBytes: [UInt8]
 
     public init(split: Split, directory: URL = defaultDirectory) throws {
         self.split = split
@@ -56,7 +56,7 @@ public final class FashionMNIST: Dataset {
         self.count = n
         self.imageShape = [1, images.dimensions[1], images.dimensions[2]]
         self.pixels = images.bytes
-        self.labels = labels.bytes
+        self.labelBytes = labels.bytes
     }
 
     /// Byte → float exactly as `ToTensor` (x / 255), by table.
@@ -73,6 +73,6 @@ public final class FashionMNIST: Dataset {
                 }
             }
         }
-        return indices.map { Int(labels[$0]) }
+        return indices.map { Int(labelBytes[$0]) }
     }
 }

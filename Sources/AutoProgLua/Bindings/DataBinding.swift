@@ -37,9 +37,9 @@ extension LuaState {
 
     private var datasetConstructors: [LuaBinding] {
         [
-            LuaBinding("fashion_mnist", "ap.data.fashion_mnist{split=\"train\"|\"test\", subset=0, directory=}: Fashion-MNIST [1, 28, 28] in [0, 1] (torchvision FashionMNIST + ToTensor); subset = N keeps the first N (0 = all), directory defaults to /usr/share/datasets/fashion-mnist or $AUTOPROG_FASHION_MNIST.") { call in
+            LuaBinding("fashion_mnist", "ap.data.fashion_mnist{split=\"train\"|\"test\", classes=, subset=0, directory=}: Fashion-MNIST [1, 28, 28] in [0, 1] (torchvision FashionMNIST + ToTensor); classes = {6, 7, 8, 9, 10} keeps those (1-based) classes, relabelled 1..k in that order (a transfer split); subset = N keeps the first N (0 = all), directory defaults to /usr/share/datasets/fashion-mnist or $AUTOPROG_FASHION_MNIST.") { call in
                 let context = "ap.data.fashion_mnist"
-                let o = try LuaOptions(call, 1, valid: ["split", "subset", "directory"], context: context)
+                let o = try LuaOptions(call, 1, valid: ["split", "classes", "subset", "directory"], context: context)
                 let splitName = try o.string("split") ?? "train"
                 guard let split = FashionMNIST.Split(rawValue: splitName) else {
                     throw LuaBindingError("\(context): split must be \"train\" or \"test\", got \"\(splitName)\"")
@@ -49,8 +49,16 @@ extension LuaState {
                 let directory = try o.string("directory").map { URL(fileURLWithPath: $0, isDirectory: true) }
                     ?? FashionMNIST.defaultDirectory
                 // Engine errors (a missing package, a corrupt file) surface as they are.
-                let full = try FashionMNIST(split: split, directory: directory)
-                let name = "FashionMNIST(\(split.rawValue))"
+                var full: Dataset = try FashionMNIST(split: split, directory: directory)
+                var name = "FashionMNIST(\(split.rawValue))"
+                if let classes = try o.numbers("classes") {
+                    let n = full.classNames.count
+                    guard classes.allSatisfy({ $0 == $0.rounded() && $0 >= 1 && $0 <= Double(n) }) else {
+                        throw LuaBindingError("\(context): classes must be class numbers in 1..\(n), got \(classes)")
+                    }
+                    full = try ClassSubset(full, classes: classes.map { Int($0) - 1 })
+                    name += " classes \(classes.map { String(Int($0)) }.joined(separator: ","))"
+                }
                 let dataset: Dataset = subset == 0 || subset >= full.count ? full : DatasetSubset(full, first: subset)
                 call.push(object: DatasetBox(dataset, name: name))
                 return 1
