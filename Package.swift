@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["AutoProg"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["AutoProg"]),
         .testTarget(name: "TrainTests", dependencies: ["AutoProg"], exclude: ["validate_notebook.py"]),
+        .testTarget(name: "MetricsTests", dependencies: ["AutoProg"]),
         .testTarget(name: "LuaTests", dependencies: ["AutoProgLua"]),
         // End-to-end: drives the built autoprog-run binary on tiny recipes.
         .testTarget(name: "RunnerTests", dependencies: ["autoprog-run", "AutoProg"], exclude: ["Fixtures"]),

@@ -207,4 +207,20 @@ import Testing
             #expect(result.stdout.contains("stage 2/"), "\(result.stdout)")
         }
     }
+
+    /// scripts/fid_features.lua end to end on a few hundred images: it writes a checkpoint
+    /// the metrics load strictly, with its test accuracy in the metadata.
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func fidFeatureRecipe() throws {
+        let r = try Runner()
+        let recipe = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/fid_features.lua")
+        let out = r.workDirectory.appendingPathComponent("features.safetensors")
+        let result = try r.run([recipe.path, "--epochs=1", "--train_subset=256", "--eval_subset=128", "--batch=64",
+                                "--out=\(out.path)"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("feature network: test top-1"), "\(result.stdout)")
+        let network = try FeatureNetwork.load(out)
+        #expect(network.checkpointMetadata["recipe"] == "scripts/fid_features.lua")
+        #expect(network.checkpointMetadata["test_images"] == "128" && network.checkpointMetadata["test_top1"] != nil)
+    }
 }

@@ -26,6 +26,7 @@ extension LuaState {
         installData(ap)
         installImage(ap)
         installTrain(ap)
+        installMetrics(ap)
         installGrow(ap)
         installOptions(ap)
 
