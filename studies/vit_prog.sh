@@ -20,11 +20,12 @@ for a in "$@"; do
     *) echo "unknown option $a (--model --epochs --train_subset --monitor_subset --seed --arms)" >&2; exit 2 ;;
   esac
 done
-bin=$(swift build -c release --show-bin-path)/autoprog-run
+# AUTOPROG_RUN: a copy of the binary, so rebuilding during a long study changes nothing.
+bin=${AUTOPROG_RUN:-$(swift build -c release --show-bin-path)/autoprog-run}
 [ -x "$bin" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 root=studies/runs/vit_prog-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$root"
-echo "study in $root: $model, $epochs epochs, train_subset=$train_subset, seed=$seed" >&2
+echo "study in $root: $model, $epochs epochs, train_subset=$train_subset, seed=$seed, $(git rev-parse --short HEAD)" >&2
 for arm in $arms; do
   if [ "$arm" = original ]; then schedule=(--schedule=original); else schedule=(--schedule=prog "--operator=$arm"); fi
   echo "== $arm" >&2
