@@ -82,6 +82,18 @@ extension LuaState {
                 try box.trainer.log(fields)
                 return 0
             },
+            LuaBinding("ema_state_dict", "run:ema_state_dict([k=1]): the k-th EMA copy's weights as a state dict (ap.save takes it as is): what generative models are sampled and shipped with.") { call in
+                let box = try call.object(1, RunBox.self)
+                guard let ema = box.trainer.ema else { throw LuaBindingError("run:ema_state_dict: this run keeps no EMA (ap.train{ema = {0.9999}})") }
+                let k = call.isNoneOrNil(2) ? 1 : try call.integer(2)
+                guard k >= 1, k <= ema.decays.count else {
+                    throw LuaBindingError("run:ema_state_dict: copy \(k) out of range 1..\(ema.decays.count)")
+                }
+                // The model's whole state dict (buffers too) with the averaged parameters.
+                let model = box.trainer.model
+                LuaState.pushStateDict(call, try ema.swapped(decayIndex: k - 1) { model.stateDict().mapValues { $0.clone() } })
+                return 1
+            },
             LuaBinding("state", "run:state(): the training state table hooks receive.") { call in
                 LuaState.pushState(call, try call.object(1, RunBox.self).trainer.state)
                 return 1
