@@ -27,6 +27,7 @@ extension LuaState {
         installImage(ap)
         installTrain(ap)
         installGrow(ap)
+        installDiffusion(ap)
         installOptions(ap)
 
         lua_getfield(L, ap_lua_registry_index(), "_LOADED")
