@@ -55,6 +55,7 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["AutoProg"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["AutoProg"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["AutoProg"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["AutoProg"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainTests", dependencies: ["AutoProg"], exclude: ["validate_notebook.py"]),
         .testTarget(name: "MetricsTests", dependencies: ["AutoProg"]),
         .testTarget(name: "LuaTests", dependencies: ["AutoProgLua"]),
