@@ -105,4 +105,42 @@ import Testing
         #expect(h.error("ap.models.vit{image = 28}")?.message.contains("give a preset") == true)
         #expect(h.error("ap.models.vit{dim = 8, depth = 1, heads = 3, image = 8, patch = 4}")?.message.contains("3 heads do not divide width 8") == true)
     }
+
+    @Test func diffusionTransformerFromPresetAndForward() throws {
+        let h = LuaHarness()
+        try h.run("""
+            ap.manual_seed(0)
+            local m = ap.models.dit{preset = 'dit-s4', image = 8, channels = 1, classes = 3, depth = 1}
+            assert(m.null_class == 4 and m:num_parameters() - m:num_parameters(true) == 4 * 192)
+            local sd = m:state_dict()
+            assert(sd['pos_embed']:size(2) == 4 and sd['y_embedder.embedding_table.weight']:size(1) == 4)
+            assert(sd['blocks.0.adaLN_modulation.1.weight']:size(1) == 6 * 192 and sd['blocks.1.attn.qkv.weight'] == nil)
+            local x = ap.randn(3, 1, 8, 8)
+            -- adaLN-Zero: the fresh model predicts exactly 0 (2 channels: ε and the variance)
+            local y0 = m:forward(x, ap.tensor{1, 500, 999}, {1, 3, 4})
+            assert(y0:size(2) == 2 and y0:size(3) == 8 and y0:abs():sum():item() == 0)
+            for _, p in ipairs(m:parameters()) do p:copy(p + ap.randn(p:size()) * 0.1) end
+            m:evaluate()
+            local a = m(x, ap.tensor{10, 10, 10}, ap.tensor{1, 2, 3})
+            assert(a:abs():sum():item() > 0)
+            local function same(u, v) return (u - v):abs():max():item() == 0 end
+            assert(same(m(x, 10, {1, 2, 3}), a))                 -- one number for the batch
+            assert(same(m(x, 10, {4, 4, 4}), m(x, 10)))          -- nil labels = the null class
+            assert(not same(m(x, 10, {1, 2, 4}), a))
+            local small = ap.models.dit{image = 8, patch = 2, channels = 2, classes = 3, dim = 8, depth = 2, heads = 2,
+                                        class_dropout = 0, learn_sigma = false}
+            assert(small.null_class == nil and small(ap.randn(1, 2, 8, 8), 3, {3}):size(2) == 2)
+            """)
+        #expect(h.error("ap.models.dit{preset = 'dit-s4', imgae = 28}")?.message.contains("unknown option 'imgae' (valid: preset, image, patch, channels, classes, dim, depth, heads, mlp_ratio, class_dropout, learn_sigma)") == true)
+        #expect(h.error("ap.models.dit{preset = 'dit-xl'}")?.message.contains("unknown preset \"dit-xl\" (valid: dit-s4, dit-s2, dit-b4, dit-b2)") == true)
+        #expect(h.error("ap.models.dit{image = 28}")?.message.contains("give a preset") == true)
+        #expect(h.error("ap.models.dit{preset = 'dit-s4', image = 30}")?.message.contains("ap.models.dit: patch size 4 does not divide image size 30") == true)
+        try h.run("m = ap.models.dit{preset = 'dit-s4', image = 8, channels = 1, classes = 3, depth = 1}; x = ap.randn(2, 1, 8, 8)")
+        #expect(h.error("m(x, 1, {1, 5})")?.message.contains("label 5 at position 2 is not a class in 1..4 (4 = null class)") == true)
+        #expect(h.error("m(x, 1, {0, 1})")?.message.contains("label 0 at position 1") == true)
+        #expect(h.error("m(x, ap.tensor{1, 2, 3}, {1, 2})")?.message.contains("3 timesteps (shape [3]) for a batch of 2 images") == true)
+        #expect(h.error("m(x)")?.message.contains("timesteps (a Tensor or a number) expected, got no value") == true)
+        #expect(h.error("m(ap.randn(2, 3, 8, 8), 1)")?.message.contains("images of shape [2, 3, 8, 8] must be [B, 1, H, W]") == true)
+        #expect(h.error("m(x, 1, 'cat')")?.message.contains("labels (a Tensor or a table of 1-based classes) expected") == true)
+    }
 }

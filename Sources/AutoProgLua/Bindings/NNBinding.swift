@@ -108,8 +108,8 @@ extension LuaState {
 
     private var moduleMethods: [LuaBinding] {
         [
-            LuaBinding("forward", "m:forward(x): the module applied to x (also m(x)).") { call in
-                call.push(try call.object(1, ModuleBox.self).module.forward(try call.tensor(2)))
+            LuaBinding("forward", "m:forward(x): the module applied to x (also m(x)); a denoiser (DiT) takes m:forward(x, t[, y]): noisy images, timesteps (a tensor [B] or one number) and 1-based class labels (a tensor or table; m.null_class = unconditional, nil = all unconditional).") { call in
+                call.push(try LuaState.forward(call))
                 return 1
             },
             LuaBinding("parameters", "m:parameters(): the parameters as a list of tensors (each with .grad after backward).") { call in
@@ -212,7 +212,7 @@ extension LuaState {
     private var moduleMetamethods: [LuaBinding] {
         [
             LuaBinding("__call", "") { call in
-                call.push(try call.object(1, ModuleBox.self).module.forward(try call.tensor(2)))
+                call.push(try LuaState.forward(call))
                 return 1
             },
             LuaBinding("__len", "") { call in
@@ -228,7 +228,8 @@ extension LuaState {
     }
 
     /// `m[i]` (the i-th child, 1-based), `m.name` (a child, parameter or buffer by its
-    /// PyTorch name, e.g. `vit.head.weight`), `m.is_training`.
+    /// PyTorch name, e.g. `vit.head.weight`), `m.is_training`, and for a denoiser
+    /// `m.null_class` (its 1-based unconditional label, or nil).
     private var moduleGetter: (LuaCall) throws -> Int {
         { call in
             let m = try call.object(1, ModuleBox.self).module
@@ -242,6 +243,8 @@ extension LuaState {
             let key = try call.string(2)
             if key == "is_training" {
                 call.push(m.isTraining)
+            } else if key == "null_class", let d = m as? Denoiser {
+                if let null = d.nullClass { call.push(null + 1) } else { call.pushNil() }
             } else if let child = m.children[key] {
                 call.push(object: ModuleBox(child))
             } else if let p = m.ownParameters[key] {
