@@ -10,3 +10,9 @@ extension DiT: Denoiser {
         try forward(x, timesteps: timesteps, labels: labels)
     }
 }
+
+/// Samplers default to (and check against) the configured image size; training at other
+/// resolutions (AutoProg-Zero) calls the model directly.
+extension DiT: FixedSizeDenoiser {
+    public var inputSize: Int { configuration.imageSize }
+}
