@@ -171,30 +171,35 @@ def presets():
         print(f"{name}: {total} parameters ({trainable} trainable) at 28x28x1, 10 classes, learn_sigma")
 
 
-torch.manual_seed(0)
-model = DiT(input_size=8, patch_size=2, in_channels=2, hidden_size=24, depth=2, num_heads=2, num_classes=3,
-            class_dropout_prob=0.1, learn_sigma=True)
-# adaLN-Zero makes the fresh model's output exactly 0: perturb every trainable parameter
-# so that each one matters. pos_embed stays DiT's fixed sin-cos table.
-with torch.no_grad():
-    for p in model.parameters():
-        if p.requires_grad:
-            p.add_(torch.randn_like(p) * 0.1)
-model.eval()
-x = torch.randn(3, 2, 8, 8)
-t = torch.tensor([0.0, 17.0, 999.0])
-y = torch.tensor([0, 2, 3])          # 3 = the null class (classifier-free guidance)
-x12 = torch.randn(3, 2, 12, 12)
-model.x_embedder.strict_img_size = False
-with torch.no_grad():
-    out = model(x, t, y)
-    out12 = model(x12, t, y, pos_embed=torch.from_numpy(sincos_2d(24, 6)).float().unsqueeze(0))
-tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-tensors.update({"x": x, "t": t, "y": y.float(), "out": out, "x12": x12, "out12": out12})
-here = os.path.dirname(os.path.abspath(__file__))
-save_file(tensors, os.path.join(here, "dit_tiny.safetensors"),
-          metadata={"generator": "make_dit.py", "timm": timm.__version__, "torch": torch.__version__,
-                    "config": "image=8 patch=2 channels=2 dim=24 depth=2 heads=2 classes=3 "
-                              "class_dropout=0.1 learn_sigma=true"})
-print("wrote", len(tensors), "tensors:", ", ".join(tensors))
-presets()
+def main():
+    torch.manual_seed(0)
+    model = DiT(input_size=8, patch_size=2, in_channels=2, hidden_size=24, depth=2, num_heads=2, num_classes=3,
+                class_dropout_prob=0.1, learn_sigma=True)
+    # adaLN-Zero makes the fresh model's output exactly 0: perturb every trainable parameter
+    # so that each one matters. pos_embed stays DiT's fixed sin-cos table.
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.1)
+    model.eval()
+    x = torch.randn(3, 2, 8, 8)
+    t = torch.tensor([0.0, 17.0, 999.0])
+    y = torch.tensor([0, 2, 3])          # 3 = the null class (classifier-free guidance)
+    x12 = torch.randn(3, 2, 12, 12)
+    model.x_embedder.strict_img_size = False
+    with torch.no_grad():
+        out = model(x, t, y)
+        out12 = model(x12, t, y, pos_embed=torch.from_numpy(sincos_2d(24, 6)).float().unsqueeze(0))
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    tensors.update({"x": x, "t": t, "y": y.float(), "out": out, "x12": x12, "out12": out12})
+    here = os.path.dirname(os.path.abspath(__file__))
+    save_file(tensors, os.path.join(here, "dit_tiny.safetensors"),
+              metadata={"generator": "make_dit.py", "timm": timm.__version__, "torch": torch.__version__,
+                        "config": "image=8 patch=2 channels=2 dim=24 depth=2 heads=2 classes=3 "
+                                  "class_dropout=0.1 learn_sigma=true"})
+    print("wrote", len(tensors), "tensors:", ", ".join(tensors))
+    presets()
+
+
+if __name__ == "__main__":
+    main()
