@@ -28,6 +28,7 @@ extension LuaState {
         installTrain(ap)
         installMetrics(ap)
         installGrow(ap)
+        installSupernet(ap)
         installOptions(ap)
 
         lua_getfield(L, ap_lua_registry_index(), "_LOADED")
