@@ -153,6 +153,7 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("supernet: 4 candidates, alpha fit, until step 2"), "\(result.stdout)")
         #expect(result.stdout.contains("candidate 3 (4x1): eval loss"), "\(result.stdout)")
+        #expect(result.stdout.contains("measured: candidate 1 L 2."), "\(result.stdout)")
         let first = try Self.schedule(result.runDirectory).stages[0]
         #expect(first.chosen == SubNetwork(grid: 4, depth: 1) && first.forced && first.alpha == 0.5)
     }

@@ -257,10 +257,12 @@ public final class AutoProgController: ProgressiveController {
         return (0..<n).map { $0 * data.count / n }
     }
 
-    /// Measures every candidate's L and T, chooses, recycles the weights.
-    private func finishSearch(_ trainer: Trainer) throws -> ControllerAction {
-        guard let supernet else { return .none }
-        let k = prog.stage, started = Date()
+    /// Every candidate's L (fixed images, no augmentation, momentum weights, eval mode)
+    /// and T (timed forward/backward passes on a batch of the run's size, weights
+    /// unchanged), and the wall time this took.
+    public func measureCandidates(_ trainer: Trainer) throws -> (candidates: [MeasuredCandidate], seconds: Double) {
+        guard let supernet else { throw TensorError("autoprog", "no supernet is training now: nothing to measure") }
+        let started = Date()
         let data = trainer.configuration.data, indices = measuringIndices(data)
         let timingBatch = try data.batch((0..<trainer.configuration.batchSize).map { indices[$0 % indices.count] })
         let evalBatch = trainer.configuration.evalBatchSize ?? trainer.configuration.batchSize
@@ -270,7 +272,24 @@ public final class AutoProgController: ProgressiveController {
             let t = try supernet.stepTime(c, batch: timingBatch, warmup: timingWarmup, timed: timingSteps)
             results.append(MeasuredCandidate(subNetwork: c, loss: e.loss, stepSeconds: t))
         }
-        let seconds = Date().timeIntervalSince(started)
+        return (results, Date().timeIntervalSince(started))
+    }
+
+    /// Measures the candidates now and scores them with the α in force (fitted if not
+    /// fixed), without choosing: what the REPL lists. Returns the scored candidates.
+    @discardableResult
+    public func measureNow(_ trainer: Trainer) throws -> [MeasuredCandidate] {
+        let (results, _) = try measureCandidates(trainer)
+        let scored = CandidateRanking.scored(results, alpha: alpha ?? CandidateRanking.alpha(results))
+        measured = Dictionary(uniqueKeysWithValues: scored.map { ($0.subNetwork, $0) })
+        return scored
+    }
+
+    /// Measures every candidate's L and T, chooses, recycles the weights.
+    private func finishSearch(_ trainer: Trainer) throws -> ControllerAction {
+        guard let supernet else { return .none }
+        let k = prog.stage
+        let (results, seconds) = try measureCandidates(trainer)
         let fit = CandidateRanking.fit(results)
         let a = alpha ?? fit.map { max(-$0.b, 0) } ?? 0
         let scored = CandidateRanking.scored(results, alpha: a)

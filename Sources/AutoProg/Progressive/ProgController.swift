@@ -52,12 +52,13 @@ public final class ProgController: ProgressiveController {
         }
     }
 
-    /// Sets stage `k`'s sub-network (its share of the steps stays), checked like `init`'s.
+    /// Sets stage `k`'s sub-network (its share of the steps stays), checked like `init`'s
+    /// against the stages before it (later ones are placeholders until chosen).
     func setStage(_ k: Int, grid: Int, depth: Int) throws {
         var changed = stages
         changed[k].grid = grid
         changed[k].depth = depth
-        try ProgController.validate(changed, for: model.configuration)
+        try ProgController.validate(Array(changed[0...k]), for: model.configuration)
         stages = changed
     }
 

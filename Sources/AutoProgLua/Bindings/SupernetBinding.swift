@@ -30,7 +30,7 @@ extension LuaState {
     static let supernetKeys = ["model", "candidates", "space", "stages", "after", "depth", "grow", "ema", "seed"]
 
     func installSupernet(_ ap: Int32) {
-        documentation["Supernet"] = "An elastic supernet: supernet:candidates(), supernet:sample(), supernet:set(n, l), supernet:evaluate(c, data), supernet:extract(c), supernet:choose(c), supernet.alpha."
+        documentation["Supernet"] = "An elastic supernet: supernet:candidates(), supernet:measure(), supernet:sample(), supernet:set(n, l), supernet:evaluate(c, data), supernet:extract(c), supernet:choose(c), supernet.alpha."
         defineType(SupernetBox.self, methods: supernetMethods, metamethods: [supernetSetter], getter: { call in
             let box = try call.object(1, SupernetBox.self)
             guard call.type(2) == LUA_TSTRING else { return 0 }
@@ -125,6 +125,22 @@ extension LuaState {
         return try subNetwork(call, i, context: context)
     }
 
+    /// The candidates with their latest measurement (a search's own supernet only).
+    static func pushCandidates(_ call: LuaCall, _ box: SupernetBox) throws -> Int {
+        let measured = box.search?.measured ?? [:]
+        lua_createtable(call.L, Int32(box.supernet.candidates.count), 0)
+        for (k, s) in box.supernet.candidates.enumerated() {
+            push(call, s)
+            if let m = measured[s] {
+                call.push(m.loss); call.setRawField(-2, "loss")
+                call.push(m.stepSeconds * 1000); call.setRawField(-2, "step_ms")
+                if let score = m.score { call.push(score); call.setRawField(-2, "score") }
+            }
+            lua_rawseti(call.L, -2, lua_Integer(k + 1))
+        }
+        return 1
+    }
+
     static func push(_ call: LuaCall, _ s: SubNetwork) {
         lua_createtable(call.L, 0, 2)
         call.push(s.grid); call.setRawField(-2, "grid")
@@ -134,19 +150,16 @@ extension LuaState {
     private var supernetMethods: [LuaBinding] {
         [
             LuaBinding("candidates", "supernet:candidates(): the candidate sub-networks {grid=, depth=, loss=, step_ms=, score=} (L, T and score from the latest measurement, when there is one).") { call in
+                try LuaState.pushCandidates(call, try call.object(1, SupernetBox.self))
+            },
+            LuaBinding("measure", "supernet:measure(): during a search, measures every candidate's L and T now (as the search will at its end) and scores them with the α in force; returns candidates().") { call in
                 let box = try call.object(1, SupernetBox.self)
-                let measured = box.controller?.measured ?? [:]
-                lua_createtable(call.L, Int32(box.supernet.candidates.count), 0)
-                for (k, s) in box.supernet.candidates.enumerated() {
-                    LuaState.push(call, s)
-                    if let m = measured[s] {
-                        call.push(m.loss); call.setRawField(-2, "loss")
-                        call.push(m.stepSeconds * 1000); call.setRawField(-2, "step_ms")
-                        if let score = m.score { call.push(score); call.setRawField(-2, "score") }
-                    }
-                    lua_rawseti(call.L, -2, lua_Integer(k + 1))
+                guard let controller = box.search, let trainer = box.trainer else {
+                    throw LuaBindingError("supernet:measure: no search is running on this supernet")
                 }
-                return 1
+                try controller.measureNow(trainer)
+                lua_settop(call.L, 1)
+                return try LuaState.pushCandidates(call, box)
             },
             LuaBinding("sample", "supernet:sample(): runs a uniformly drawn candidate (from the supernet's own seeded stream) and returns it.") { call in
                 let box = try call.object(1, SupernetBox.self)

@@ -37,6 +37,8 @@ local run = ap.train{
       print(("supernet: %d candidates, alpha %s, until step %d"):format(#supernet:candidates(), tostring(supernet.alpha), supernet.end_step))
       print(("candidate 3 (%dx%d): eval loss %.3f"):format(supernet:candidates()[3].grid, supernet:candidates()[3].depth,
                                                           supernet:evaluate(3, test).loss))
+      local measured = supernet:measure()
+      print(("measured: candidate 1 L %.3f T %.3f ms"):format(measured[1].loss, measured[1].step_ms))
       supernet:choose(3)
       supernet.alpha = 0.5
     end
