@@ -90,6 +90,96 @@ import Testing
         }
     }
 
+    static let autoprog = ["--prog=mogrow", "--schedule=autoprog"]
+
+    /// The schedule.json of a run directory.
+    static func schedule(_ run: URL?) throws -> ScheduleRecord {
+        try ScheduleRecord.read(try #require(run).appendingPathComponent("schedule.json"))
+    }
+
+    /// AutoProg-One end to end through autoprog-run: the search of stage 1 (Λ₁ = {2, 4} ×
+    /// {1, 2} for grid 4 depth 2), its record, and the replay of that record (twice: the
+    /// same losses), whose stages are the recorded choices.
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func autoprogSearchesRecordsAndReplays() throws {
+        let r = try Runner()
+        let searched = try r.run([r.recipe("tiny.lua")] + Self.autoprog)
+        #expect(searched.status == 0, "\(searched.stderr)")
+        #expect(searched.stdout.contains("done: step 8"))
+        let record = try Self.schedule(searched.runDirectory)
+        #expect(record.stages.map(\.steps) == [0..<4, 4..<8] && record.stages[0].searchSteps == 0..<2)
+        #expect(record.stages[0].candidates.map(\.subNetwork.code) == ["2x1", "2x2", "4x1", "4x2"])
+        let chosen = try #require(record.stages[0].chosen)
+        let text = try String(contentsOf: try #require(searched.runDirectory).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        #expect(text.contains("\"event\":\"search_result\"") && text.contains("\"sub_network\":"))
+
+        let path = try #require(searched.runDirectory).appendingPathComponent("schedule.json").path
+        let first = try r.run([r.recipe("tiny.lua"), "--replay=\(path)"])
+        let second = try r.run([r.recipe("tiny.lua"), "--replay=\(path)"])
+        #expect(first.status == 0 && second.status == 0, "\(first.stderr)")
+        let replayed = try Runner.losses(try #require(first.runDirectory))
+        let again = try Runner.losses(try #require(second.runDirectory))
+        #expect(replayed.count == 8 && replayed == again)
+        let stages = try String(contentsOf: try #require(first.runDirectory).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        #expect(stages.contains("\"stage\":\"1/2 grid \(chosen.grid) depth \(chosen.depth)\"") && stages.contains("\"stage\":\"2/2 grid 4 depth 2\""))
+        #expect(!stages.contains("sub_network"))
+    }
+
+    /// Bad input: a corrupt or unfitting schedule to replay names its file.
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func badReplaysAreNamed() throws {
+        let r = try Runner()
+        let corrupt = r.workDirectory.appendingPathComponent("corrupt.json")
+        try "{\"schedule\": \"autoprog\", \"stages\": ".write(to: corrupt, atomically: true, encoding: .utf8)
+        let bad = try r.run([r.recipe("tiny.lua"), "--replay=\(corrupt.path)"])
+        #expect(bad.status != 0 && bad.stderr.contains(corrupt.path) && bad.stderr.contains("invalid JSON"), "\(bad.stderr)")
+        let deep = r.workDirectory.appendingPathComponent("deep.json")
+        var record = ScheduleRecord(schedule: "autoprog", space: 0.5, stageCount: 2, growthOperator: "mogrow", recycle: true,
+                                    fixedAlpha: nil, model: SubNetwork(grid: 7, depth: 8), totalSteps: 8)
+        for k in 0..<2 {
+            var s = ScheduleRecord.Stage(index: k, steps: (4 * k)..<(4 * k + 4))
+            s.chosen = SubNetwork(grid: 4, depth: 8)
+            record.stages.append(s)
+        }
+        try record.write(to: deep)
+        let misfit = try r.run([r.recipe("tiny.lua"), "--replay=\(deep.path)"])
+        #expect(misfit.status != 0 && misfit.stderr.contains(deep.path) && misfit.stderr.contains("does not fit"), "\(misfit.stderr)")
+    }
+
+    /// What the REPL does during a search, through the global `supernet` (here from the
+    /// recipe's on_step, which runs in the same Lua state): list the candidates, evaluate
+    /// one, force it, change α. The forced choice and α are what schedule.json records.
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func theSupernetGlobalSteersTheSearch() throws {
+        let r = try Runner()
+        let result = try r.run([r.recipe("tiny.lua"), "--steer"] + Self.autoprog)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("supernet: 4 candidates, alpha fit, until step 2"), "\(result.stdout)")
+        #expect(result.stdout.contains("candidate 3 (4x1): eval loss"), "\(result.stdout)")
+        #expect(result.stdout.contains("measured: candidate 1 L 2."), "\(result.stdout)")
+        let first = try Self.schedule(result.runDirectory).stages[0]
+        #expect(first.chosen == SubNetwork(grid: 4, depth: 1) && first.forced && first.alpha == 0.5)
+    }
+
+    /// --resume continues an AutoProg-One run exactly, from a checkpoint after the search
+    /// (its results restored) or in the middle of it (supernet, sampling stream restored).
+    /// α is fixed so the choice does not depend on measured step times.
+    @Test(.enabled(if: Runner.haveFashionMNIST), arguments: [false, true])
+    func autoprogResumeIsBitIdentical(midSearch: Bool) throws {
+        let r = try Runner()
+        let extra = Self.autoprog + ["--alpha=0"] + (midSearch ? ["--checkpoint_every=1"] : [])
+        let whole = try r.run([r.recipe("tiny.lua")] + extra)
+        #expect(whole.status == 0, "\(whole.stderr)")
+        let crashAt = midSearch ? 2 : 6
+        let crashed = try r.run([r.recipe("tiny.lua"), "--crash_at=\(crashAt)"] + extra)
+        #expect(crashed.status != 0 && crashed.stderr.contains("crash requested at step \(crashAt)"))
+        let resumed = try r.run([r.recipe("tiny.lua"), "--resume=latest"] + extra)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("at step \(midSearch ? 1 : 4)"), "\(resumed.stderr)")
+        let expected = try Runner.losses(try #require(whole.runDirectory))
+        #expect(try Runner.losses(try #require(resumed.runDirectory)) == expected)
+        let a = try Self.schedule(whole.runDirectory), b = try Self.schedule(resumed.runDirectory)
+        #expect(a.stages.map(\.chosen) == b.stages.map(\.chosen) && a.stages.map(\.steps) == b.stages.map(\.steps))
+        #expect(a.stages[0].candidates.map(\.loss) == b.stages[0].candidates.map(\.loss))
+    }
+
     /// Ctrl-C pauses at a step boundary into the REPL (stdin here is a pipe): inspect,
     /// change the learning rate; a second Ctrl-C at the prompt does not kill the run;
     /// continue() trains to the end at the new rate.
@@ -194,7 +284,9 @@ import Testing
     /// scripts/vit_pretrain.lua end to end, a few steps per stage, for every schedule.
     @Test(.enabled(if: Runner.haveFashionMNIST),
           arguments: [["--schedule=original"], ["--schedule=prog", "--operator=mogrow"], ["--schedule=progstack", "--operator=stacking"],
-                      ["--schedule=manual", "--manual=4x3,7x6", "--operator=identity"]])
+                      ["--schedule=manual", "--manual=4x3,7x6", "--operator=identity"],
+                      ["--schedule=autoprog", "--search_steps=1", "--search_images=64", "--no-recycle"],
+                      ["--schedule=supernet"]])
     func vitPretrainSchedules(arguments: [String]) throws {
         let r = try Runner()
         let recipe = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -203,9 +295,31 @@ import Testing
                                 "--batch=32"] + arguments)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("top-1"), "\(result.stdout)")
-        if arguments[0] != "--schedule=original" {
+        if arguments[0] == "--schedule=supernet" {
+            #expect(result.stdout.contains("stage supernet grid 4-7 depth 3-6"), "\(result.stdout)")
+        } else if arguments[0] != "--schedule=original" {
             #expect(result.stdout.contains("stage 2/"), "\(result.stdout)")
         }
+    }
+
+    /// scripts/autoprog_one.lua (vit_pretrain.lua with --schedule=autoprog) end to end,
+    /// then vit_pretrain.lua --replay of the schedule it recorded.
+    @Test(.enabled(if: Runner.haveFashionMNIST)) func autoprogOneRecipeAndItsReplay() throws {
+        let r = try Runner()
+        let scripts = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts")
+        let small = ["--model=vit-nano", "--epochs=1", "--train_subset=512", "--eval_subset=128", "--batch=32"]
+        let searched = try r.run([scripts.appendingPathComponent("autoprog_one.lua").path, "--search_steps=1", "--search_images=64"] + small)
+        #expect(searched.status == 0, "\(searched.stderr)")
+        #expect(searched.stdout.contains("autoprog schedule: top-1"), "\(searched.stdout)")
+        let record = try Self.schedule(searched.runDirectory)
+        #expect(record.stages.count == 4 && record.stages.allSatisfy { $0.chosen != nil })
+        // Each searched stage trained its supernet one step, or had a single candidate.
+        #expect(record.stages.prefix(3).allSatisfy { ($0.searchSteps?.count == 1 && !$0.candidates.isEmpty) || $0.searchSteps == nil })
+        let path = try #require(searched.runDirectory).appendingPathComponent("schedule.json").path
+        let replayed = try r.run([scripts.appendingPathComponent("vit_pretrain.lua").path, "--replay=\(path)"] + small)
+        #expect(replayed.status == 0, "\(replayed.stderr)")
+        #expect(replayed.stdout.contains("replayed schedule: top-1"), "\(replayed.stdout)")
     }
 
     /// scripts/fid_features.lua end to end on a few hundred images: it writes a checkpoint

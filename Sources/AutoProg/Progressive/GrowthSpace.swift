@@ -12,6 +12,9 @@ public struct GrowthSpace: Equatable, Sendable {
         guard smallestRatio > 0, smallestRatio <= 1 else {
             throw TensorError("growth space", "the smallest ratio s₁ must be in (0, 1], not \(smallestRatio)")
         }
+        guard fullGrid >= 1, fullDepth >= 1 else {
+            throw TensorError("growth space", "the full model needs a grid and a depth of at least 1, not \(fullGrid) and \(fullDepth)")
+        }
         self.stages = stages
         self.smallestRatio = smallestRatio
         self.fullGrid = fullGrid

@@ -12,14 +12,16 @@ import OrderedCollections
 /// steady-state step time go to the log and metrics.jsonl.
 public final class ProgController: ProgressiveController {
     public let model: VisionTransformer
-    public let stages: [ProgressiveStage]
+    /// The schedule. AutoProg fills in a searched stage's sub-network when its search ends
+    /// (`setStage`); the step shares never change.
+    public internal(set) var stages: [ProgressiveStage]
     public let growthOperator: GrowthOperator
     /// Reset the optimizer's state at each growth (the default, as in the paper).
     public var resetsOptimizer = true
     /// Adaptive regularisation (nil: the recipe's strength throughout).
     public var regularisation: AdaptiveRegularisation?
-    public private(set) var stage = -1
-    private var log: (String) -> Void = { _ in }
+    public internal(set) var stage = -1
+    var log: (String) -> Void = { _ in }
     private var regularisedStage = -1
     /// Step times of the current stage after its warm-up steps (see `measureStepTime`).
     private var stageStepSeconds: [Double] = []
@@ -32,18 +34,32 @@ public final class ProgController: ProgressiveController {
 
     public init(model: VisionTransformer, stages: [ProgressiveStage], operator op: GrowthOperator) throws {
         guard !stages.isEmpty else { throw TensorError("prog", "a progressive schedule needs at least one stage") }
-        let c = model.configuration
+        try ProgController.validate(stages, for: model.configuration)
+        self.model = model
+        self.stages = stages
+        growthOperator = op
+    }
+
+    /// Every stage fits the model and no stage is shallower than the one before.
+    static func validate(_ stages: [ProgressiveStage], for c: VisionTransformer.Configuration) throws {
         for (k, s) in stages.enumerated() {
-            guard s.depth >= 1, s.depth <= c.depth, s.grid >= 1, s.fraction > 0 else {
+            guard s.depth >= 1, s.depth <= c.depth, s.grid >= 1, s.grid <= c.gridSize, s.fraction > 0 else {
                 throw TensorError("prog", "stage \(k + 1) (grid \(s.grid), depth \(s.depth), fraction \(s.fraction)) does not fit a model of grid \(c.gridSize) and depth \(c.depth)")
             }
             if k > 0, s.depth < stages[k - 1].depth {
                 throw TensorError("prog", "stage \(k + 1) has depth \(s.depth), smaller than stage \(k)'s \(stages[k - 1].depth): growth cannot shrink")
             }
         }
-        self.model = model
-        self.stages = stages
-        growthOperator = op
+    }
+
+    /// Sets stage `k`'s sub-network (its share of the steps stays), checked like `init`'s
+    /// against the stages before it (later ones are placeholders until chosen).
+    func setStage(_ k: Int, grid: Int, depth: Int) throws {
+        var changed = stages
+        changed[k].grid = grid
+        changed[k].depth = depth
+        try ProgController.validate(Array(changed[0...k]), for: model.configuration)
+        stages = changed
     }
 
     public var stageDescription: String? {
@@ -63,39 +79,123 @@ public final class ProgController: ProgressiveController {
         return stages.count - 1
     }
 
+    /// The steps of stage `k` in a run of `totalSteps` (the boundaries `stageIndex` uses).
+    public func stageRange(_ k: Int, totalSteps: Int) -> Range<Int> {
+        // The same arithmetic as `stageIndex`, so the two always agree.
+        let weight = stages.reduce(0) { $0 + $1.fraction }
+        var end = 0.0, start = 0
+        for (j, s) in stages.enumerated() {
+            end += s.fraction / weight
+            let stop = j == stages.count - 1 ? totalSteps : max(start, Int((end * Double(totalSteps)).rounded()))
+            if j == k { return start..<stop }
+            start = stop
+        }
+        return totalSteps..<totalSteps
+    }
+
     public func willStep(_ trainer: Trainer) throws -> ControllerAction {
         log = { [weak trainer] text in trainer?.progress?.message(text) }
         let target = stageIndex(step: trainer.state.step, totalSteps: trainer.state.totalSteps)
         guard target != stage else {
-            try measureStepTime(trainer)
-            try regularise(trainer)
+            try continueStage(trainer)
             return .none
         }
         var action: ControllerAction = .stageStarted
         if stage >= 0 {
             let rate = trainer.state.imagesPerSecond
-            let mapping = try GrowthOperator.depthMapping(from: stages[stage].depth, to: stages[target].depth,
-                                                          operator: growthOperator)
-            if growthOperator == .moGrow, let ema = trainer.ema {
-                try growFromMomentum(ema, mapping: mapping)
-            } else {
-                try growInPlace(mapping: mapping)
-                // (Identity adds ReZero parameters: the trainer then rebuilds the EMA itself.)
-                if let ema = trainer.ema, growthOperator != .identity {
-                    for k in ema.decays.indices { try ema.assign(from: model, decayIndex: k) }
-                }
-            }
-            if growthOperator == .identity { action.insert(.parametersChanged) }
-            if resetsOptimizer { action.insert(.optimizerReset) }
+            action.formUnion(try grow(from: stages[stage].depth, to: stages[target].depth, ema: trainer.ema))
             log(String(format: "stage %d ran at %.0f img/s", stage + 1, rate))
         }
-        stage = target
-        stageStartStep = trainer.state.step
-        stageStepSeconds = []
-        stageStepTimeReported = false
+        begin(stage: target, at: trainer.state.step)
         try apply()
         try regularise(trainer)
         return action
+    }
+
+    /// Grows the model's first `from` blocks to `to` by the growth operator, in place (MoGrow
+    /// from the momentum copies), and returns what the trainer must rebuild.
+    func grow(from: Int, to: Int, ema: EMA?) throws -> ControllerAction {
+        let mapping = try GrowthOperator.depthMapping(from: from, to: to, operator: growthOperator)
+        var action: ControllerAction = resetsOptimizer ? .optimizerReset : .none
+        if growthOperator == .moGrow, let ema {
+            try remapBlocks(mapping, ema: ema, online: .fromMomentum)
+        } else {
+            // (Identity adds ReZero parameters: the trainer then rebuilds the EMA itself.)
+            try remapBlocks(mapping, ema: growthOperator == .identity ? nil : ema, online: .resettingMomentum)
+            if growthOperator == .identity {
+                var seen = Set<Int>()
+                for (i, source) in mapping.enumerated() {
+                    guard let source else { continue }
+                    if !seen.insert(source).inserted { try model.blocks[i].enableReZero(value: 0) }
+                }
+                action.insert(.parametersChanged)
+            }
+        }
+        return action
+    }
+
+    /// Where the online weights of re-mapped blocks come from.
+    enum RemapSource {
+        /// MoGrow: the online model and every momentum copy are each re-mapped from their
+        /// momentum counterpart (the online one from copy 0).
+        case fromMomentum
+        /// The online weights re-mapped from themselves; the momentum copies restart at them.
+        case resettingMomentum
+        /// The online weights and each momentum copy re-mapped from themselves (weight
+        /// recycling: a chosen sub-network keeps its trained and averaged weights).
+        case keepingMomentum
+    }
+
+    /// Block i ← block mapping[i] (nil: unchanged) in the online model and, by `online`,
+    /// in the momentum copies of `ema`.
+    func remapBlocks(_ mapping: [Int?], ema: EMA?, online: RemapSource) throws {
+        try ProgController.remapBlocks(of: model, mapping, ema: ema, online: online)
+    }
+
+    static func remapBlocks(of model: VisionTransformer, _ mapping: [Int?], ema: EMA?, online: RemapSource) throws {
+        guard let ema else {
+            try model.load(ProgController.remap(model.stateDict().mapValues { $0.clone() }, mapping: mapping), strict: false)
+            return
+        }
+        let copies = try ema.decays.indices.map { k in
+            ProgController.remap(try ema.weights(decayIndex: k).mapValues { $0.clone() }, mapping: mapping)
+        }
+        switch online {
+        case .fromMomentum:
+            for k in copies.indices.reversed() {
+                try model.load(copies[k], strict: false)
+                try ema.assign(from: model, decayIndex: k)
+            }
+        case .resettingMomentum:
+            try model.load(ProgController.remap(model.stateDict().mapValues { $0.clone() }, mapping: mapping), strict: false)
+            for k in ema.decays.indices { try ema.assign(from: model, decayIndex: k) }
+        case .keepingMomentum:
+            let grown = ProgController.remap(model.stateDict().mapValues { $0.clone() }, mapping: mapping)
+            for k in copies.indices {
+                try model.load(copies[k], strict: false)
+                try ema.assign(from: model, decayIndex: k)
+            }
+            try model.load(grown, strict: false)
+        }
+    }
+
+    /// Enters stage `k` at `step` (step timing restarts) without changing the model.
+    func begin(stage k: Int, at step: Int) {
+        stage = k
+        restartStepTiming(at: step)
+    }
+
+    /// The stage's step time is measured again from `step` (after its warm-up).
+    func restartStepTiming(at step: Int) {
+        stageStartStep = step
+        stageStepSeconds = []
+        stageStepTimeReported = false
+    }
+
+    /// Between stage boundaries: the step-time measurement and the regularisation.
+    func continueStage(_ trainer: Trainer) throws {
+        try measureStepTime(trainer)
+        try regularise(trainer)
     }
 
     /// Collects the stage's step times after its warm-up and reports their median once
@@ -125,7 +225,7 @@ public final class ProgController: ProgressiveController {
 
     /// Sets the stage's regularisation strength: RandAugment magnitude and erasing
     /// probability of the trainer's augmentation, the model's drop-path rate.
-    private func regularise(_ trainer: Trainer) throws {
+    func regularise(_ trainer: Trainer) throws {
         guard let regularisation, regularisedStage != stage, stage >= 0 else { return }
         let f = regularisation.fraction(stage: stage, of: stages.count)
         try model.setDropPath(model.configuration.dropPath * f)
@@ -145,7 +245,7 @@ public final class ProgController: ProgressiveController {
     }
 
     /// Runs the current stage's sub-network: active depth, grid, frozen unused blocks.
-    private func apply() throws {
+    func apply() throws {
         let s = stages[stage]
         model.activeBlocks = s.depth == model.configuration.depth ? nil : Array(0..<s.depth)
         model.activeGrid = s.grid == model.configuration.gridSize ? nil : s.grid
@@ -153,31 +253,6 @@ public final class ProgController: ProgressiveController {
         let flops = visionTransformerFLOPs(model.configuration, grid: s.grid, depth: s.depth)
         log(String(format: "stage %d/%d: grid %d×%d, depth %d/%d, %.3f GFLOPs/image forward",
                    stage + 1, stages.count, s.grid, s.grid, s.depth, model.configuration.depth, flops / 1e9))
-    }
-
-    /// Block i of the new depth takes the (pre-growth) weights of block mapping[i]; blocks
-    /// the mapping leaves nil keep their initialisation (RandInit).
-    private func growInPlace(mapping: [Int?]) throws {
-        let snapshot = model.stateDict().mapValues { $0.clone() }
-        try model.load(ProgController.remap(snapshot, mapping: mapping), strict: false)
-        if growthOperator == .identity {
-            var seen = Set<Int>()
-            for (i, source) in mapping.enumerated() {
-                guard let source else { continue }
-                if !seen.insert(source).inserted { try model.blocks[i].enableReZero(value: 0) }
-            }
-        }
-    }
-
-    /// MoGrow: the online model and every EMA copy are grown from their momentum copies.
-    private func growFromMomentum(_ ema: EMA, mapping: [Int?]) throws {
-        let grown = try ema.decays.indices.map { k in
-            ProgController.remap(try ema.weights(decayIndex: k).mapValues { $0.clone() }, mapping: mapping)
-        }
-        for k in grown.indices.reversed() {
-            try model.load(grown[k], strict: false)
-            try ema.assign(from: model, decayIndex: k)
-        }
     }
 
     /// `blocks.i.*` ← `blocks.mapping[i].*` (nil: left out, so the block is unchanged).

@@ -13,6 +13,13 @@ public protocol ProgressiveController: AnyObject {
     /// Called before every step; returns what changed so the trainer can react.
     func willStep(_ trainer: Trainer) throws -> ControllerAction
 
+    /// Called after every optimizer step (and EMA update), before the step is logged,
+    /// evaluated or checkpointed: e.g. a supernet goes back to its largest sub-network.
+    func didStep(_ trainer: Trainer) throws
+
+    /// Extra fields of the step's metrics.jsonl line (e.g. the sub-network it ran).
+    func stepRecord() -> OrderedDictionary<String, JSONValue>
+
     /// Transforms a batch before the forward pass (e.g. resize to the stage's resolution).
     func prepare(_ batch: Batch) throws -> Batch
 
@@ -39,4 +46,6 @@ public struct ControllerAction: OptionSet, Sendable {
 extension ProgressiveController {
     public func prepare(_ batch: Batch) throws -> Batch { batch }
     public func stageRecord() -> OrderedDictionary<String, JSONValue> { [:] }
+    public func didStep(_ trainer: Trainer) throws {}
+    public func stepRecord() -> OrderedDictionary<String, JSONValue> { [:] }
 }

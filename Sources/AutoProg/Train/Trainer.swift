@@ -237,6 +237,7 @@ public final class Trainer {
             }
             try optimizer.step()
             try ema?.update()
+            try controller?.didStep(self)
 
             state.step += 1
             state.loss = lossSum / Float(configuration.gradientAccumulation)
@@ -420,8 +421,10 @@ public final class Trainer {
         progress?.update(step: state.step, loss: state.loss, learningRate: state.learningRate,
                          imagesPerSecond: state.imagesPerSecond, stage: state.stage)
         guard state.step % configuration.logEverySteps == 0 || state.step == state.totalSteps else { return }
-        try log(["loss": .number(Double(state.loss)), "lr": .number(Double(state.learningRate)),
-                 "imgs_per_s": .number((imagesPerSecond * 10).rounded() / 10)])
+        var fields: OrderedDictionary<String, JSONValue> = ["loss": .number(Double(state.loss)), "lr": .number(Double(state.learningRate)),
+                                                            "imgs_per_s": .number((imagesPerSecond * 10).rounded() / 10)]
+        fields.merge(controller?.stepRecord() ?? [:]) { a, _ in a }
+        try log(fields)
         try tensorBoard?.addScalar("train/loss", state.loss, step: state.step)
         try tensorBoard?.addScalar("train/lr", state.learningRate, step: state.step)
     }

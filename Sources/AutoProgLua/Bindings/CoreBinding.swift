@@ -29,6 +29,7 @@ extension LuaState {
         installMetrics(ap)
         installGrow(ap)
         installDiffusion(ap)
+        installSupernet(ap)
         installOptions(ap)
 
         lua_getfield(L, ap_lua_registry_index(), "_LOADED")

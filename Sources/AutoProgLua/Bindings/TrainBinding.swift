@@ -42,7 +42,7 @@ extension LuaState {
             return "Run step \(s.step)/\(s.totalSteps) epoch \(s.epoch) loss \(s.loss)" + (box.trainer.run.map { " at \($0.url.path)" } ?? "")
         })
         register([
-            LuaBinding("train", "ap.train{model=, data=, eval=, epochs= | steps=, batch=, augment={crop=, flip=, randaugment=, erase=, mixup=, cutmix=}, optimizer=ap.optim.adamw{}, lr_schedule=, grad_accum=1, clip_grad=, ema={decays}, ema_warmup=false, eval_ema=false, eval_on_stage=false, progressive={schedule=, stages=, space=, operator=, reset_optimizer=, regularisation=}, label_smoothing=0, eval_every=, checkpoint_every=, keep_last=3, log_every=1, shuffle=true, loss=function(model, batch), sample=function(model, state) → images [N,C,H,W] in [0,1], sample_every=, on_step/on_epoch/on_eval/on_checkpoint/on_stage=function(state)}: trains and returns the run.") { call in
+            LuaBinding("train", "ap.train{model=, data=, eval=, epochs= | steps=, batch=, augment={crop=, flip=, randaugment=, erase=, mixup=, cutmix=}, optimizer=ap.optim.adamw{}, lr_schedule=, grad_accum=1, clip_grad=, ema={decays}, ema_warmup=false, eval_ema=false, eval_on_stage=false, progressive={schedule= prog|progstack|autoprog|supernet|{stages}, stages=, space=, operator=, reset_optimizer=, regularisation=, alpha=, search_epochs=, search_steps=, search_images=, recycle=, replay=}, label_smoothing=0, eval_every=, checkpoint_every=, keep_last=3, log_every=1, shuffle=true, loss=function(model, batch), sample=function(model, state) → images [N,C,H,W] in [0,1], sample_every=, on_step/on_epoch/on_eval/on_checkpoint/on_stage=function(state)}: trains and returns the run.") { call in
                 try LuaState.train(call)
             },
         ], in: ap, path: "ap")
@@ -132,13 +132,17 @@ extension LuaState {
         return Compose(transforms)
     }
 
-    static let progressiveKeys = ["schedule", "stages", "space", "operator", "reset_optimizer", "regularisation"]
+    static let progressiveKeys = ["schedule", "stages", "space", "operator", "reset_optimizer", "regularisation",
+                                  "alpha", "search_epochs", "search_steps", "search_images", "recycle", "replay"]
+    static let searchKeys = ["alpha", "search_epochs", "search_steps", "search_images", "recycle"]
 
-    /// `progressive = {schedule = "prog" | "progstack" | {{grid=, depth=, fraction=}, ...},
+    /// `progressive = {schedule = "prog" | "progstack" | "autoprog" | "supernet" | {{grid=, depth=, fraction=}, ...},
     /// stages = 4, space = 0.5, operator = "mogrow", reset_optimizer = true,
-    /// regularisation = false | true | start}` for a ViT. `regularisation` turns on adaptive
-    /// regularisation, from `start` (default 0.5) of full strength in the first stage.
-    static func progController(_ call: LuaCall, _ i: Int32, model: Module) throws -> ProgController {
+    /// regularisation = false | true | start}` for a ViT, or `{replay = "schedule.json"}`.
+    /// `regularisation` turns on adaptive regularisation, from `start` (default 0.5) of full
+    /// strength in the first stage. AutoProg-One ("autoprog") also takes `alpha = "fit" | α`,
+    /// `search_epochs = 2` (or `search_steps =`), `search_images = 512`, `recycle = true`.
+    static func progController(_ call: LuaCall, _ i: Int32, model: Module) throws -> ProgressiveController {
         guard let vit = model as? VisionTransformer else {
             throw LuaBindingError("ap.train: progressive training needs a ViT (ap.models.vit), got \(model.typeName)")
         }
@@ -147,13 +151,26 @@ extension LuaState {
         let op = try GrowthOperator.named(try o.string("operator") ?? "mogrow")
         let space = try GrowthSpace(stages: try o.integer("stages") ?? 4, smallestRatio: try o.float("space") ?? 0.5,
                                     fullGrid: c.gridSize, fullDepth: c.depth)
+        let regularisation = try o.value("regularisation") { type -> AdaptiveRegularisation? in
+            if type == LUA_TBOOLEAN { return lua_toboolean(call.L, -1) != 0 ? try AdaptiveRegularisation() : nil }
+            guard let start = try o.number("regularisation") else { return nil }
+            return try AdaptiveRegularisation(start: Float(start))
+        } ?? nil
         var stages = ProgressiveStage.prog(space)
+        var search: AutoProgController.Mode?
+        if let replay = try o.string("replay") {
+            guard !o.has("schedule") else { throw LuaBindingError("ap.train progressive: give schedule= or replay=, not both") }
+            let url = URL(fileURLWithPath: replay)
+            stages = try ScheduleRecord.read(url).replayStages(for: c, source: url.path)
+        }
         try o.value("schedule") { type in
             if type == LUA_TSTRING {
                 switch String(cString: lua_tolstring(call.L, -1, nil)) {
                 case "prog": stages = ProgressiveStage.prog(space)
                 case "progstack": stages = ProgressiveStage.progStack(fullGrid: c.gridSize, fullDepth: c.depth)
-                case let other: throw LuaBindingError("ap.train progressive: unknown schedule '\(other)' (prog, progstack, or a list of stages)")
+                case "autoprog": search = .search
+                case "supernet": search = .supernet
+                case let other: throw LuaBindingError("ap.train progressive: unknown schedule '\(other)' (prog, progstack, autoprog, supernet, or a list of stages)")
                 }
             } else if type == LUA_TTABLE {
                 stages = []
@@ -166,13 +183,39 @@ extension LuaState {
                 throw LuaBindingError("ap.train progressive: schedule must be a name or a list of stages")
             }
         }
-        let controller = try ProgController(model: vit, stages: stages, operator: op)
-        controller.resetsOptimizer = try o.boolean("reset_optimizer") ?? true
-        controller.regularisation = try o.value("regularisation") { type -> AdaptiveRegularisation? in
-            if type == LUA_TBOOLEAN { return lua_toboolean(call.L, -1) != 0 ? try AdaptiveRegularisation() : nil }
-            guard let start = try o.number("regularisation") else { return nil }
-            return try AdaptiveRegularisation(start: Float(start))
+        guard let mode = search else {
+            if let key = searchKeys.first(where: o.has) {
+                throw LuaBindingError("ap.train progressive: '\(key)' is an option of schedule = \"autoprog\" (or \"supernet\")")
+            }
+            let controller = try ProgController(model: vit, stages: stages, operator: op)
+            controller.resetsOptimizer = try o.boolean("reset_optimizer") ?? true
+            controller.regularisation = regularisation
+            return controller
+        }
+        let alpha = try o.value("alpha") { type -> Double? in
+            if type == LUA_TSTRING, String(cString: lua_tolstring(call.L, -1, nil)) == "fit" { return nil }
+            guard type == LUA_TNUMBER else { throw LuaBindingError("ap.train progressive: alpha must be \"fit\" or a number ≥ 0") }
+            return lua_tonumberx(call.L, -1, nil)
         } ?? nil
+        let controller = try AutoProgController(model: vit, space: space, mode: mode, operator: op, alpha: alpha)
+        if o.has("search_epochs"), o.has("search_steps") {
+            throw LuaBindingError("ap.train progressive: give search_epochs= or search_steps=, not both")
+        }
+        if let e = try o.number("search_epochs") {
+            guard e > 0, e.isFinite else { throw LuaBindingError("ap.train progressive: search_epochs must be positive, not \(e)") }
+            controller.searchLength = .epochs(e)
+        }
+        if let n = try o.integer("search_steps") {
+            guard n > 0 else { throw LuaBindingError("ap.train progressive: search_steps must be positive, not \(n)") }
+            controller.searchLength = .steps(n)
+        }
+        if let n = try o.integer("search_images") {
+            guard n > 0 else { throw LuaBindingError("ap.train progressive: search_images must be positive, not \(n)") }
+            controller.searchImages = n
+        }
+        controller.recycles = try o.boolean("recycle") ?? true
+        controller.prog.resetsOptimizer = try o.boolean("reset_optimizer") ?? true
+        controller.prog.regularisation = regularisation
         return controller
     }
 
@@ -335,9 +378,19 @@ extension LuaState {
                 try previousOnStep?(s)
             }
             if let console = session.console {
-                console.bindGlobals(["run", "model", "opt", "data"])
+                let globals = ["run", "model", "opt", "data"]
+                console.bindGlobals(globals)
+                // While an AutoProg search trains its supernet, the REPL sees it as `supernet`.
+                var bound: Supernet?
                 trainer.onStepBoundary = { t in
-                    console.atStepBoundary("step \(t.state.step)/\(t.state.totalSteps), epoch \(t.state.epoch)") == .stop ? .stop : .proceed
+                    let search = t.controller as? AutoProgController
+                    if search?.supernet !== bound {
+                        bound = search?.supernet
+                        if let bound { call.push(object: SupernetBox(bound, controller: search, trainer: t)) } else { call.pushNil() }
+                        call.state.setGlobal("supernet")
+                        console.bindGlobals(bound == nil ? globals : globals + ["supernet"])
+                    }
+                    return console.atStepBoundary("step \(t.state.step)/\(t.state.totalSteps), epoch \(t.state.epoch)") == .stop ? .stop : .proceed
                 }
             }
             try Interrupts.withTrainingInterrupts { _ = try trainer.train() }
