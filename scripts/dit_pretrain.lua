@@ -12,7 +12,7 @@
 -- %% Setup
 local ap = require "autoprog"
 local opts = ap.options{
-  model = "dit-s4", classes = "1,2,3,4,5", epochs = 20, batch = 64, lr = 1e-4, ema = 0.9999, seed = 0,
+  model = "dit-s4", classes = "1,2,3,4,5", epochs = 20, batch = 64, lr = 4e-4, ema = 0.9999, seed = 0,
   subset = 0, learn_sigma = true, schedule = "linear",
   samples_per_class = 4, sample_steps = 50, cfg = 4.0,
   fid_per_class = 200, fid_cfg = 1.5,
@@ -42,8 +42,11 @@ local function labels(per_class)
 end
 
 -- %% Train
--- DiT's recipe: AdamW at a constant 1e-4 without weight decay, label dropout 0.1 for
+-- DiT's recipe: AdamW at a constant rate without weight decay, label dropout 0.1 for
 -- classifier-free guidance, EMA 0.9999 (warmed up: our runs are thousands of steps, not 400k).
+-- The rate is 4e-4, not DiT's 1e-4: a small model on a short run learns faster with it and
+-- stays stable (400 steps, seed 0: mean loss over steps 300-400 0.082 against 0.090 at 1e-4,
+-- FID of 50 samples 35.3 against 40.0).
 local steps_per_epoch = #train // opts.batch
 local run = ap.train{
   model = model, data = train, epochs = opts.epochs, batch = opts.batch,

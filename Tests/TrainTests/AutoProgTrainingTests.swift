@@ -10,14 +10,14 @@ import Testing
     /// epoch): stage 1 is steps 0..<8, its supernet trains steps 0, 1, 2 and the choice
     /// is made before step 3; stage 2 (the full model) starts at step 8.
     func makeTrainer(run: RunDirectory? = nil, mode: AutoProgController.Mode = .search, alpha: Double? = nil,
-                     checkpointEvery: Int? = nil, steps: Int = 16) throws -> (Trainer, AutoProgController) {
+                     checkpointEvery: Int? = nil, steps: Int = 16, emaWarmup: Bool = true) throws -> (Trainer, AutoProgController) {
         Random.manualSeed(11)
         let model = try VisionTransformer(.init(imageSize: 4, patchSize: 1, channels: 1, classes: 3, dimension: 8,
                                                 depth: 4, heads: 2, dropPath: 0.1))
         var c = Trainer.Configuration(model: model, data: SyntheticDataset(count: 64), evalData: SyntheticDataset(count: 16),
                                       batchSize: 8, steps: steps)
         c.emaDecays = [0.9]
-        c.emaWarmup = EMA.Warmup()
+        c.emaWarmup = emaWarmup ? EMA.Warmup() : nil
         c.evalEverySteps = 100
         c.checkpointEverySteps = checkpointEvery ?? 100
         c.keepLastCheckpoints = 100
@@ -152,6 +152,36 @@ import Testing
         let first = try ScheduleRecord.read(run.scheduleURL).stages[0]
         #expect(first.chosen == SubNetwork(grid: 4, depth: 2) && first.forced && first.alpha == 0.25)
         #expect(throws: TensorError.self) { try controller.force(SubNetwork(grid: 4, depth: 2)) }  // no search now
+    }
+
+    /// L is measured on the supernet's own average, begun (and warmed up) with the search —
+    /// not the run's, which would still mostly hold the weights from before it, here a
+    /// constant 0.9 from step 0 — and dropped after the choice.
+    @Test func lossIsMeasuredOnTheSupernetsOwnAverage() throws {
+        let (t, controller) = try makeTrainer(emaWarmup: false)
+        let data = SyntheticDataset(count: 64), indices = (0..<24).map { $0 * 64 / 24 }
+        var expected: [SubNetwork: Double] = [:], runAverage: [SubNetwork: Double] = [:]
+        t.onStep = { s in
+            guard s.step == 3, let supernet = controller.supernet, let average = controller.searchAverage else { return }
+            #expect(average.updateCount == 3)  // the search's three steps, not the run's
+            for c in supernet.candidates {
+                expected[c] = try supernet.evaluate(c, on: data, indices: indices, batchSize: 8, ema: average).loss
+                runAverage[c] = try supernet.evaluate(c, on: data, indices: indices, batchSize: 8, ema: t.ema).loss
+            }
+        }
+        var checked = false
+        t.onStage = { s in
+            guard s.step == 3 else { return }
+            #expect(controller.searchAverage == nil)
+            #expect(expected.count == 4 && controller.measured.count == 4)
+            for (c, m) in controller.measured {
+                #expect(m.loss == expected[c], "\(c): measured \(m.loss), its supernet average gives \(expected[c] ?? .nan)")
+                #expect(m.loss != runAverage[c])
+            }
+            checked = true
+        }
+        try t.train()
+        #expect(checked)
     }
 
     /// A search long enough for every candidate to train a few steps takes each T from the

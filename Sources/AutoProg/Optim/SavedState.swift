@@ -23,6 +23,12 @@ public struct SavedState {
         return SavedState(tensors: t, metadata: Dictionary(uniqueKeysWithValues: metadata.map { (prefix + $0.key, $0.value) }))
     }
 
+    /// Adds `other`'s tensors and metadata (keys already here win).
+    public mutating func merge(_ other: SavedState) {
+        tensors.merge(other.tensors) { a, _ in a }
+        metadata.merge(other.metadata) { a, _ in a }
+    }
+
     /// The entries under `prefix`, with the prefix removed (the inverse of `prefixed`).
     public func scoped(_ prefix: String) -> SavedState {
         var t = StateDict()

@@ -10,8 +10,8 @@ import OrderedCollections
 /// supernet of Λₖ's largest depth (`Supernet`); the supernet trains for the search steps —
 /// steps of the run, on the global learning-rate schedule — running one candidate per step,
 /// drawn uniformly from a seeded stream; then every candidate's loss L (fixed training
-/// images, no augmentation, momentum weights, eval mode) and steady-state step time T are
-/// measured — T is the median of the candidate's own supernet training steps (each
+/// images, no augmentation, the supernet's moving average, eval mode) and steady-state
+/// step time T are measured — T is the median of the candidate's own supernet training steps (each
 /// candidate's first left out as warm-up), which costs nothing extra; when the search is too
 /// short to give every candidate `observedStepsNeeded` steps, every candidate is timed by
 /// passes that do not change the weights instead, so the T's are always alike —
@@ -72,6 +72,13 @@ public final class AutoProgController: ProgressiveController {
     private var observedStepSeconds: [SubNetwork: [Double]] = [:]
     /// Online weights and momentum copies before the search (without weight recycling).
     private var presearch: (online: StateDict, momentum: [StateDict])?
+    /// The supernet's own moving average while a search runs (the run's first decay,
+    /// warmed up from the search's start), on which L is measured; nil when the run keeps
+    /// no average (L is then measured on the online weights). Not the run's average: with
+    /// decay 0.998 over a search of 80 steps that is still 85 % the weights from before
+    /// the search, which were trained at the current patch grid only, so every larger grid
+    /// measured worse and the fitted slope b came out positive in every search.
+    public private(set) var searchAverage: EMA?
 
     public init(model: VisionTransformer, space: GrowthSpace, mode: Mode = .search,
                 operator op: GrowthOperator = .moGrow, alpha: Double? = nil) throws {
@@ -161,10 +168,16 @@ public final class AutoProgController: ProgressiveController {
         return try prog.willStep(trainer)
     }
 
-    /// After the step the supernet rests at its largest sub-network, so evaluation, the
-    /// REPL and checkpoints see the whole supernet (the full model in the supernet-only run).
+    /// After the step the supernet's average moves, and the supernet rests at its largest
+    /// sub-network, so evaluation, the REPL and checkpoints see the whole supernet (the full
+    /// model in the supernet-only run).
     public func didStep(_ trainer: Trainer) throws {
+        try searchAverage?.update()
         if let supernet { try supernet.activate(supernet.largest) }
+    }
+
+    private func makeSearchAverage(_ trainer: Trainer) throws -> EMA? {
+        try trainer.configuration.emaDecays.first.map { try EMA(model: model, decays: [$0], warmup: EMA.Warmup()) }
     }
 
     public func stepRecord() -> OrderedDictionary<String, JSONValue> {
@@ -222,6 +235,7 @@ public final class AutoProgController: ProgressiveController {
         }
         try supernet.activate(supernet.largest)
         self.supernet = supernet
+        searchAverage = try makeSearchAverage(trainer)
         searchEnd = step + steps
         sampler = RandomStream(seed: Random.seed, purpose: "autoprog.search.stage\(k + 1)")
         measured = [:]
@@ -285,7 +299,7 @@ public final class AutoProgController: ProgressiveController {
         let timingBatch = observed ? nil : try data.batch((0..<trainer.configuration.batchSize).map { indices[$0 % indices.count] })
         var results: [MeasuredCandidate] = []
         for c in supernet.candidates {
-            let e = try supernet.evaluate(c, on: data, indices: indices, batchSize: evalBatch, ema: trainer.ema)
+            let e = try supernet.evaluate(c, on: data, indices: indices, batchSize: evalBatch, ema: searchAverage)
             let t: Double
             if let timingBatch {
                 t = try supernet.stepTime(c, batch: timingBatch, warmup: timingWarmup, timed: timingSteps)
@@ -369,6 +383,7 @@ public final class AutoProgController: ProgressiveController {
         prog.restartStepTiming(at: trainer.state.step)
         try prog.apply()
         self.supernet = nil
+        searchAverage = nil
         searchEnd = nil
         presearch = nil
         forcedChoice = nil
@@ -379,12 +394,12 @@ public final class AutoProgController: ProgressiveController {
 
     // MARK: Measuring from the REPL
 
-    /// Loss and top-1 of a candidate on `data` with the trainer's momentum weights (as the
-    /// search measures L), leaving the run as it was.
+    /// Loss and top-1 of a candidate on `data` with the supernet's average (as the search
+    /// measures L), leaving the run as it was.
     public func evaluate(_ s: SubNetwork, on data: Dataset, trainer: Trainer) throws -> Evaluation {
         guard let supernet else { throw TensorError("autoprog", "no supernet is training now") }
         return try supernet.evaluate(s, on: data, batchSize: trainer.configuration.evalBatchSize ?? trainer.configuration.batchSize,
-                                     ema: trainer.ema)
+                                     ema: searchAverage)
     }
 
     // MARK: Weights before the search
@@ -428,6 +443,7 @@ public final class AutoProgController: ProgressiveController {
             saved.metadata["sampler_key"] = String(sampler.philox.key)
             saved.metadata["sampler_counter"] = String(sampler.philox.counter)
         }
+        if let searchAverage { saved.merge(searchAverage.stateDict().prefixed("search_average.")) }
         if let presearch {
             for (name, t) in presearch.online { saved.tensors["presearch.online." + name] = t }
             for (k, copy) in presearch.momentum.enumerated() {
@@ -466,6 +482,16 @@ public final class AutoProgController: ProgressiveController {
             self.supernet = supernet
             searchEnd = m["search_end"].flatMap(Int.init)
             sampler.philox = Philox(key: key, counter: counter)
+        }
+        searchAverage = nil
+        let average = state.scoped("search_average.")
+        if !average.metadata.isEmpty {
+            guard supernet != nil, let decay = average.metadata["decays"].flatMap(Float.init) else {
+                throw bad("controller.search_average.* is there without a running search, or without one decay")
+            }
+            let ema = try EMA(model: model, decays: [decay], warmup: EMA.Warmup())
+            try ema.load(average)
+            searchAverage = ema
         }
         presearch = nil
         if let count = m["presearch_momentum"].flatMap(Int.init) {

@@ -442,10 +442,7 @@ public final class Trainer {
         for (k, v) in model.stateDict() { saved.tensors["model." + k] = v }
         let parts = [optimizer.stateDict().prefixed("optimizer."), ema?.stateDict().prefixed("ema."),
                      controller?.stateDict().prefixed("controller.")].compactMap { $0 }
-        for part in parts {
-            for (k, v) in part.tensors { saved.tensors[k] = v }
-            saved.metadata.merge(part.metadata) { a, _ in a }
-        }
+        for part in parts { saved.merge(part) }
         saved.metadata["autoprog.version"] = AutoProgInfo.version
         saved.metadata["autoprog.step"] = String(state.step)
         saved.metadata["autoprog.epoch"] = String(state.epoch)
