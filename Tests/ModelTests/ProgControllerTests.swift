@@ -33,6 +33,20 @@ import Testing
         #expect(indices == expected)
     }
 
+    /// Stage k's share of the steps is weights[k] / Σ weights, rounded; `stage(at:)` and
+    /// `range(_:)` agree on every step; a share rounded to nothing is an empty stage.
+    @Test func stageSharesSplitByWeightAndAgree() {
+        let shares = StageShares(weights: [1, 1, 2])
+        #expect((0..<3).map { shares.range($0, totalSteps: 8) } == [0..<2, 2..<4, 4..<8])
+        #expect(StageShares(equal: 4).range(3, totalSteps: 10) == 8..<10)   // 2.5 and 7.5 round up
+        for (weights, total) in [([1.0, 1, 2], 8), ([0.3, 0.2, 0.5], 17), ([1.0, 1, 1, 1], 10), ([1.0, 100], 3)] {
+            let s = StageShares(weights: weights)
+            for step in 0..<total { #expect(s.range(s.stage(at: step, totalSteps: total), totalSteps: total).contains(step)) }
+            #expect((0..<weights.count).map { s.range($0, totalSteps: total).count }.reduce(0, +) == total)
+        }
+        #expect(StageShares(weights: [1, 100]).range(0, totalSteps: 3).isEmpty)
+    }
+
     @Test func remapCopiesBlocksByTheMapping() throws {
         let m = try model()
         let state = m.stateDict()

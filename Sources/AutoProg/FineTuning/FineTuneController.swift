@@ -87,19 +87,13 @@ public final class FineTuneController: ProgressiveController {
         return "\(stage + 1)/\(levels.count) \(levels.describe(current))"
     }
 
-    /// The first step of stage `k` (K equal shares; `k` = K is the end of the run).
-    private func boundary(_ k: Int, totalSteps: Int) -> Int {
-        k >= levels.count ? totalSteps : Int((Double(k) / Double(levels.count) * Double(totalSteps)).rounded())
-    }
-
-    /// The stage step `step` of `total` falls in.
+    /// The stage step `step` of `total` falls in (K equal shares).
     public func stageIndex(step: Int, totalSteps: Int) -> Int {
-        (0..<levels.count).first { step < boundary($0 + 1, totalSteps: totalSteps) } ?? levels.count - 1
+        StageShares(equal: levels.count).stage(at: step, totalSteps: totalSteps)
     }
 
     public func stageRange(_ k: Int, totalSteps: Int) -> Range<Int> {
-        let start = boundary(k, totalSteps: totalSteps)
-        return start..<max(start, boundary(k + 1, totalSteps: totalSteps))
+        StageShares(equal: levels.count).range(k, totalSteps: totalSteps)
     }
 
     // MARK: The loop

@@ -61,30 +61,14 @@ public final class ProgController: ProgressiveController {
         return "\(stage + 1)/\(stages.count) grid \(s.grid) depth \(s.depth)"
     }
 
-    /// The stage step `step` of `total` falls in.
-    public func stageIndex(step: Int, totalSteps: Int) -> Int {
-        let weight = stages.reduce(0) { $0 + $1.fraction }
-        var end = 0.0
-        for (k, s) in stages.enumerated() {
-            end += s.fraction / weight
-            if Double(step) < (end * Double(totalSteps)).rounded() { return k }
-        }
-        return stages.count - 1
-    }
+    /// Steps are shared among the stages by their FLOPs fraction.
+    public var shares: StageShares { StageShares(weights: stages.map(\.fraction)) }
 
-    /// The steps of stage `k` in a run of `totalSteps` (the boundaries `stageIndex` uses).
-    public func stageRange(_ k: Int, totalSteps: Int) -> Range<Int> {
-        // The same arithmetic as `stageIndex`, so the two always agree.
-        let weight = stages.reduce(0) { $0 + $1.fraction }
-        var end = 0.0, start = 0
-        for (j, s) in stages.enumerated() {
-            end += s.fraction / weight
-            let stop = j == stages.count - 1 ? totalSteps : max(start, Int((end * Double(totalSteps)).rounded()))
-            if j == k { return start..<stop }
-            start = stop
-        }
-        return totalSteps..<totalSteps
-    }
+    /// The stage step `step` of `total` falls in.
+    public func stageIndex(step: Int, totalSteps: Int) -> Int { shares.stage(at: step, totalSteps: totalSteps) }
+
+    /// The steps of stage `k` in a run of `totalSteps`.
+    public func stageRange(_ k: Int, totalSteps: Int) -> Range<Int> { shares.range(k, totalSteps: totalSteps) }
 
     public func willStep(_ trainer: Trainer) throws -> ControllerAction {
         log = { [weak trainer] text in trainer?.progress?.message(text) }
