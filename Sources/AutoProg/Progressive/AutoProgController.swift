@@ -76,8 +76,7 @@ public final class AutoProgController: ProgressiveController {
     /// warmed up from the search's start), on which L is measured; nil when the run keeps
     /// no average (L is then measured on the online weights). Not the run's average: with
     /// decay 0.998 over a search of 80 steps that is still 85 % the weights from before
-    /// the search, which were trained at the current patch grid only, so every larger grid
-    /// measured worse and the fitted slope b came out positive in every search.
+    /// the search, trained at the current patch grid only, which tilts L towards it.
     public private(set) var searchAverage: EMA?
 
     public init(model: VisionTransformer, space: GrowthSpace, mode: Mode = .search,
