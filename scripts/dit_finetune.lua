@@ -13,7 +13,8 @@
 -- uniformly over the stages), autoprog-one (each stage's sub-network chosen by training the
 -- candidates as a supernet), autoprog-zero (chosen zero-shot by the rank vote of step time,
 -- NTK condition number and ZiCo). The progressive ones condition on a unique stage
--- identifier (--sid) and unfreeze blocks in --order.
+-- identifier (--sid), unfreeze blocks in --order and train the stages at resolutions
+-- linspace(--space, 1, --stages) of 28 px (0.25: 8, 16, 24, 28 px).
 --
 -- Every --fid_every steps and at the end the EMA weights are sampled (DDIM, --fid_steps
 -- steps, guidance --fid_cfg; --fid_per_class samples a class) and scored against the
@@ -25,7 +26,7 @@
 local ap = require "autoprog"
 local opts = ap.options{
   base = "models/dit-s4-fmnist-source.safetensors", classes = "6,7,8,9,10",
-  method = "autoprog-zero", sid = true, order = "interleaved", stages = 4, search_steps = 0,
+  method = "autoprog-zero", sid = true, order = "interleaved", stages = 4, space = 0.25, search_steps = 0,
   steps = 2000, batch = 64, lr = 1e-4, ema = 0.9999, seed = 0, subset = 0,
   lora_rank = 4, lora_alpha = 4,
   fid_every = 0, fid_per_class = 50, final_fid_per_class = 200, fid_steps = 50, fid_cfg = 1.5,
@@ -104,7 +105,8 @@ local run = ap.train{
   optimizer = ap.optim.adamw{ lr = opts.lr, weight_decay = 0 },
   ema = { opts.ema }, ema_warmup = true, log_every = 10,
   loss = function(m, batch) return diffusion:loss(m, diffusion:from_unit(batch.images), batch.labels) end,
-  progressive = progressive and { schedule = opts.method, stages = opts.stages, order = opts.order, diffusion = diffusion,
+  progressive = progressive and { schedule = opts.method, stages = opts.stages, space = opts.space, order = opts.order,
+                                  diffusion = diffusion,
                                   search_steps = opts.method == "autoprog-one" and opts.search_steps > 0 and opts.search_steps or nil } or nil,
   sample_every = fid_every,
   -- Sampled from the EMA weights: the points of the FID-vs-runtime curve, and a grid.

@@ -29,12 +29,13 @@ import Testing
     // MARK: Parity with facebookresearch/DiT
 
     /// The PyTorch golden fixture (make_dit.py): same weights and inputs → same outputs,
-    /// at the configured 8×8 and at 12×12 (the sin-cos table of a 6×6 grid).
+    /// at the configured 8×8, and at 12×12 and 4×4 (pos_embed bicubically resized to their grids).
     @Test func reproducesPyTorchDiT() throws {
         let (tensors, _) = try SafeTensors.read(Self.fixtures.appendingPathComponent("dit_tiny.safetensors"))
         var weights = tensors
-        let inputs = ["x", "t", "y", "out", "x12", "out12"].map { weights.removeValue(forKey: $0)! }
+        let inputs = ["x", "t", "y", "out", "x12", "out12", "x4", "out4"].map { weights.removeValue(forKey: $0)! }
         let (x, t, y, expected, x12, expected12) = (inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5])
+        let (x4, expected4) = (inputs[6], inputs[7])
         let model = try DiT(Self.tiny)
         // DiT's pos_embed, computed by PyTorch/NumPy, is our closed form too.
         #expect(maxAbsDifference(model.posEmbed.value, weights["pos_embed"]!) <= 1e-6)
@@ -48,11 +49,14 @@ import Testing
         let out12 = try Autograd.withoutGradients { try model.forward(x12, timesteps: t, labels: labels) }
         #expect(out12.shape == [3, 4, 12, 12])
         #expect(maxAbsDifference(out12, expected12) <= 1e-4, "max abs error \(maxAbsDifference(out12, expected12))")
+        let out4 = try Autograd.withoutGradients { try model.forward(x4, timesteps: t, labels: labels) }
+        #expect(out4.shape == [3, 4, 4, 4])
+        #expect(maxAbsDifference(out4, expected4) <= 1e-4, "max abs error \(maxAbsDifference(out4, expected4))")
     }
 
     @Test func stateDictKeysAreDiTs() throws {
         let (tensors, _) = try SafeTensors.read(Self.fixtures.appendingPathComponent("dit_tiny.safetensors"))
-        let fixtureKeys = tensors.keys.filter { !["x", "t", "y", "out", "x12", "out12"].contains($0) }
+        let fixtureKeys = tensors.keys.filter { !["x", "t", "y", "out", "x12", "out12", "x4", "out4"].contains($0) }
         // Same names in PyTorch's state_dict order (safetensors stores them sorted, so compare sets
         // for the fixture and the documented order for the head of ours).
         let ours = Array(try DiT(Self.tiny).stateDict().keys)
@@ -203,7 +207,7 @@ import Testing
         #expect(throws: TensorError.self) { try sinCosPositionEmbedding(dimension: 6, gridHeight: 2, gridWidth: 2) }
     }
 
-    @Test func runsAtAnotherResolutionWithThatGridsTable() throws {
+    @Test func runsAtAnotherResolutionWithPosEmbedResizedToItsGrid() throws {
         Random.manualSeed(6)
         let model = try DiT(.init(imageSize: 28, patchSize: 2, channels: 1, classes: 10, dimension: 16, depth: 1,
                                   heads: 2))
@@ -212,10 +216,17 @@ import Testing
         #expect(out.shape == [2, 2, 14, 14] && !out.hasNonFinite)
         let table = try model.positionEmbedding(rows: 7, columns: 7)
         #expect(table.shape == [1, 49, 16])
-        // Patch (i, j) = (6, 2), m = 1 of k = 4: ω = 10000^(−1/4) = 0.1.
-        let v = table.toArray(), row = (6 * 7 + 2) * 16
-        #expect(abs(v[row + 1] - Float(sin(0.2))) < 1e-6 && abs(v[row + 4 + 1] - Float(cos(0.2))) < 1e-6)
-        #expect(abs(v[row + 8 + 1] - Float(sin(0.6))) < 1e-6 && abs(v[row + 12 + 1] - Float(cos(0.6))) < 1e-6)
+        // Halving the grid (bicubic, half-pixel centres) puts patch (i, j) of the 7×7 grid at
+        // position (2i + ½, 2j + ½) of the 14×14 one, so it covers the whole image, not its
+        // top-left corner (the sin-cos table of a 7×7 grid would say (i, j)). Checked on the
+        // slowest frequency, m = 3 of k = 4, ω = 10000^(−3/4) = 0.001, where the cubic taps
+        // reproduce the (locally linear) sine to float precision away from the border.
+        let v = table.toArray(), w = 0.001
+        for (i, j) in [(1, 2), (3, 5), (5, 1)] {
+            let row = (i * 7 + j) * 16, x = Double(2 * j) + 0.5, y = Double(2 * i) + 0.5
+            #expect(abs(v[row + 3] - Float(sin(x * w))) < 1e-5 && abs(v[row + 4 + 3] - Float(cos(x * w))) < 1e-5)
+            #expect(abs(v[row + 8 + 3] - Float(sin(y * w))) < 1e-5 && abs(v[row + 12 + 3] - Float(cos(y * w))) < 1e-5)
+        }
         // The configured grid uses the (loadable) parameter itself.
         #expect(try model.positionEmbedding(rows: 14, columns: 14).pointer == model.posEmbed.value.pointer)
         // Rectangular images run too.

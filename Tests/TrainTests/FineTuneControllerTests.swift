@@ -23,7 +23,7 @@ final class SyntheticImages: Dataset {
     /// A 4-block DiT on 8×8 images, patch 2 (stage sizes 2, 4, 6, 8), with SID; 16 steps
     /// of 8 images, 4 stages of 4 steps.
     func makeTrainer(_ schedule: FineTuneController.Schedule, run: RunDirectory? = nil, sid: Bool = true,
-                     seen: ((Batch) -> Void)? = nil) throws -> (Trainer, FineTuneController) {
+                     space: Double = 0.25, seen: ((Batch) -> Void)? = nil) throws -> (Trainer, FineTuneController) {
         Random.manualSeed(3)
         let model = try DiT(.init(imageSize: 8, patchSize: 2, channels: 1, classes: 3, dimension: 16, depth: 4, heads: 2,
                                   learnSigma: false))
@@ -40,7 +40,8 @@ final class SyntheticImages: Dataset {
             seen?(b)
             return try diffusion.trainingLoss(model: m as! DiT, x0: b.images * 2 - 1, labels: b.labels)
         }
-        let controller = try FineTuneController(model: model, schedule: schedule, stages: 4, diffusion: diffusion)
+        let controller = try FineTuneController(model: model, schedule: schedule, stages: 4,
+                                                smallestResolutionRatio: space, diffusion: diffusion)
         controller.ntkSamples = 4
         t.controller = controller
         return (t, controller)
@@ -159,5 +160,8 @@ final class SyntheticImages: Dataset {
         resumed.onStep = { got.append($0.loss) }
         try resumed.train()
         #expect(got == Array(expected.dropFirst(6)))
+        // A run whose stages train at other sizes (s₁ = ½: 4, 6, 8, 8 px) refuses the checkpoint.
+        let (other, _) = try makeTrainer(.prog, space: 0.5)
+        #expect(throws: TensorError.self) { try other.resume(from: run.checkpointsURL.appendingPathComponent("step-6.safetensors")) }
     }
 }

@@ -38,6 +38,13 @@ import Testing
         #expect(try FineTuneLevels(fullResolution: 8, multiple: 4, count: 4).resolutions == [4, 4, 8, 8])
         #expect(throws: (any Error).self) { try FineTuneLevels(fullResolution: 30, multiple: 4, count: 4) }
         #expect(throws: TensorError.self) { try FineTuneLevels(fullResolution: 28, multiple: 4, count: 0) }
+        // s₁ = ½: ratios ½, ⅔, ⅚, 1 of 28 → 14, 18.7, 23.3, 28 → up to multiples of 4.
+        let half = try FineTuneLevels(fullResolution: 28, multiple: 4, count: 4, smallestResolutionRatio: 0.5)
+        #expect(half.resolutions == [16, 20, 24, 28] && half.fractions == dit.fractions)
+        #expect(try FineTuneLevels(fullResolution: 28, multiple: 4, count: 1, smallestResolutionRatio: 0.5).resolutions == [28])
+        for bad in [0.0, -0.5, 1.5, .nan] {
+            #expect(throws: TensorError.self) { try FineTuneLevels(fullResolution: 28, multiple: 4, count: 4, smallestResolutionRatio: bad) }
+        }
     }
 
     @Test func candidatesAreCurrentAndNextOfEach() throws {

@@ -67,10 +67,12 @@ public final class FineTuneController: ProgressiveController {
     private var searchLosses: [FineTuneCandidate: [Double]] = [:]
     private var searchStepSeconds: [FineTuneCandidate: [Double]] = [:]
 
+    /// `smallestResolutionRatio` is s₁ of the resolution levels (`FineTuneLevels`).
     public init(model: DiT, schedule: Schedule, stages: Int = 4, order: UnfreezeOrder = .interleaved,
-                diffusion: GaussianDiffusion) throws {
+                smallestResolutionRatio: Double = 0.25, diffusion: GaussianDiffusion) throws {
         let c = model.configuration
-        levels = try FineTuneLevels(fullResolution: c.imageSize, multiple: c.patchSize, count: stages)
+        levels = try FineTuneLevels(fullResolution: c.imageSize, multiple: c.patchSize, count: stages,
+                                    smallestResolutionRatio: smallestResolutionRatio)
         if let sid = model.sidEmbedder, sid.stages != stages {
             throw TensorError("finetune", "the model's stage identifiers are for \(sid.stages) stages, the schedule has \(stages)")
         }
@@ -407,7 +409,8 @@ public final class FineTuneController: ProgressiveController {
     // MARK: State
 
     public func stateDict() -> SavedState {
-        var m = ["stage": String(stage), "schedule": schedule.rawValue, "order": order.rawValue]
+        var m = ["stage": String(stage), "schedule": schedule.rawValue, "order": order.rawValue,
+                 "resolutions": levels.resolutions.map(String.init).joined(separator: ",")]
         if let current { m["current"] = current.code }
         if let forced { m["forced"] = forced.code }
         if let record { m["record"] = record.json.prettyPrinted() }
@@ -425,6 +428,10 @@ public final class FineTuneController: ProgressiveController {
         }
         guard state.metadata["schedule"] == schedule.rawValue, state.metadata["order"] == order.rawValue else {
             throw TensorError("finetune", "the checkpoint was made with schedule \(state.metadata["schedule"] ?? "?") and order \(state.metadata["order"] ?? "?"), this run has \(schedule.rawValue) and \(order.rawValue)")
+        }
+        let resolutions = levels.resolutions.map(String.init).joined(separator: ",")
+        if let saved = state.metadata["resolutions"], saved != resolutions {
+            throw TensorError("finetune", "the checkpoint's stages train at \(saved) px, this run's at \(resolutions) px (a different space)")
         }
         func candidate(_ code: String?) throws -> FineTuneCandidate? {
             guard let code else { return nil }

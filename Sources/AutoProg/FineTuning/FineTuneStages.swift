@@ -1,16 +1,25 @@
 /// The levels progressive fine-tuning moves through (AutoProg §4, DESIGN §5): K training
-/// resolutions r_k = (k+1)/K of the full size, rounded up to a size the model takes (a
-/// multiple of DiT's patch size, `validResolutions`), and K learnable fractions l_k =
-/// (k+1)/K of the blocks.
+/// resolutions r_k, the ratios linspace(s₁, 1, K) of the full size rounded up to a size the
+/// model takes (a multiple of DiT's patch size, `validResolutions`), and K learnable
+/// fractions l_k = (k+1)/K of the blocks. s₁ = ¼ gives the paper's {¼, ½, ¾, 1}; a larger
+/// s₁ (the reference code's `--r_scale`) keeps the smallest stage from shrinking a small
+/// image to a grid of a few patches.
 public struct FineTuneLevels: Equatable, Sendable {
     public let resolutions: [Int]
     public let fractions: [Double]
+    /// s₁, the smallest resolution ratio.
+    public let smallestResolutionRatio: Double
 
-    public init(fullResolution: Int, multiple: Int, count: Int) throws {
+    public init(fullResolution: Int, multiple: Int, count: Int, smallestResolutionRatio s1: Double = 0.25) throws {
         guard count >= 1 else { throw TensorError("finetune", "progressive fine-tuning needs at least 1 stage, not \(count)") }
+        guard s1 > 0, s1 <= 1 else {
+            throw TensorError("finetune", "the smallest resolution ratio s₁ must be in (0, 1], not \(s1)")
+        }
         fractions = (1...count).map { Double($0) / Double(count) }
+        let ratios = (0..<count).map { count == 1 ? 1 : s1 + (1 - s1) * Double($0) / Double(count - 1) }
+        smallestResolutionRatio = s1
         // One size per level (two levels may share a size on small images).
-        resolutions = try fractions.map { try validResolutions(full: fullResolution, patch: multiple, fractions: [$0])[0] }
+        resolutions = try ratios.map { try validResolutions(full: fullResolution, patch: multiple, fractions: [$0])[0] }
     }
 
     public var count: Int { fractions.count }

@@ -13,8 +13,8 @@ import Foundation
 /// `pos_embed` is, as in DiT, a parameter that is never trained (`requiresGrad` false,
 /// kept so even by `setRequiresGrad(true)`): it is in the state dict and loads, and it is
 /// used at the configured resolution. Images of another size (AutoProg-Zero trains at a
-/// lower resolution) run at their own patch grid with the exact sin-cos table of that
-/// grid, computed once per grid.
+/// lower resolution) run at their own patch grid with `pos_embed` bicubically resized to
+/// it, so a small image's patches keep the positions they cover in the full image.
 ///
 /// Fine-tuning additions exist only when switched on, so a DiT checkpoint loads before
 /// them: stage identifiers (`enableStageIdentifiers`, `sid_embedder.embedding_table.weight`),
@@ -102,8 +102,6 @@ public final class DiT: Module {
     /// only through the trainable blocks and the final layer. Set by an output-first
     /// `LearnableMask`; the forward pass is unchanged either way.
     public var conditionGradientStopsAtLowestLearnableBlock = false
-    /// Sin-cos tables of grids other than the configured one, by (rows, columns).
-    private var otherGridTables: [[Int]: Tensor] = [:]
 
     public init(_ c: Configuration) throws {
         try c.validate()
@@ -197,14 +195,19 @@ public final class DiT: Module {
     }
 
     /// The position embedding for a `rows`×`columns` patch grid, [1, rows·columns, D]:
-    /// `pos_embed` itself at the configured grid, else the sin-cos table of that grid.
+    /// `pos_embed` itself at the configured grid, else `pos_embed` as a [1, D, n, n] image
+    /// bicubically resized to the grid (timm's `resample_abs_pos_embed`, the AutoProg-Zero
+    /// reference). Why not the sin-cos table of the smaller grid: its positions 0…rows−1
+    /// are those of the full image's top-left patches, so training at a lower resolution
+    /// would teach the blocks a corner of the image, not the whole of it.
     public func positionEmbedding(rows: Int, columns: Int) throws -> Tensor {
-        let n = configuration.gridSize
+        let n = configuration.gridSize, d = configuration.dimension
         if rows == n, columns == n { return posEmbed.value }
-        if let table = otherGridTables[[rows, columns]] { return table }
-        let table = try sinCosPositionEmbedding(dimension: configuration.dimension, gridHeight: rows, gridWidth: columns)
-        otherGridTables[[rows, columns]] = table
-        return table
+        return try Autograd.withoutGradients {
+            let grid = try posEmbed.value.reshaped([1, n, n, d]).permuted([0, 3, 1, 2])
+            let resized = try resize(grid, height: rows, width: columns, mode: .bicubic)
+            return try resized.permuted([0, 2, 3, 1]).reshaped([1, rows * columns, d])
+        }
     }
 
     /// ε (and, with `learnSigma`, the variance values) for noisy images x [B, C, H, W] at

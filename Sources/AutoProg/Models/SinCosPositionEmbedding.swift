@@ -9,8 +9,8 @@ import Foundation
 ///    sin(i·ω₀), …, sin(i·ω_{k−1}), cos(i·ω₀), …, cos(i·ω_{k−1})]
 /// with k = dimension/4 and ω_m = 10000^(−m/k): the first half encodes the column, because
 /// DiT builds the grid with `np.meshgrid(grid_w, grid_h)`, w first. Computed in Float64
-/// (NumPy's precision) and rounded once. Defined for any grid, so a model trained at one
-/// resolution gets the exact table of another (no interpolation).
+/// (NumPy's precision) and rounded once. Defined for any grid; a DiT running at another
+/// grid resizes its own `pos_embed` instead (`DiT.positionEmbedding` says why).
 public func sinCosPositionEmbedding(dimension: Int, gridHeight: Int, gridWidth: Int) throws -> Tensor {
     guard dimension > 0, dimension % 4 == 0 else {
         throw TensorError("sinCosPositionEmbedding", "dimension \(dimension) must be a positive multiple of 4")

@@ -3,14 +3,15 @@ import CLua
 import Foundation
 
 extension LuaState {
-    static let fineTuneKeys = ["schedule", "stages", "order", "diffusion", "ntk_samples", "zico_batches", "timing_steps",
+    static let fineTuneKeys = ["schedule", "stages", "space", "order", "diffusion", "ntk_samples", "zico_batches", "timing_steps",
                                "search_steps", "alpha", "last_full_resolution"]
 
     /// `progressive = {schedule = "autoprog-zero" | "prog" | "autoprog-one", stages = 4,
-    /// order = "interleaved" | "output-first" | "input-first", diffusion = d, ntk_samples = 8,
-    /// zico_batches = 2, timing_steps = 3, search_steps = (a quarter of the stage),
-    /// alpha = "fit" | α, last_full_resolution = true}` for a DiT: progressive fine-tuning
-    /// (`FineTuneController`).
+    /// space = 0.25, order = "interleaved" | "output-first" | "input-first", diffusion = d,
+    /// ntk_samples = 8, zico_batches = 2, timing_steps = 3, search_steps = (a quarter of the
+    /// stage), alpha = "fit" | α, last_full_resolution = true}` for a DiT: progressive
+    /// fine-tuning (`FineTuneController`). `space` is s₁, as for pre-training: the stages'
+    /// resolutions are linspace(s₁, 1, stages) of the full size.
     static func fineTuneController(_ call: LuaCall, _ i: Int32, model: DiT) throws -> FineTuneController {
         let context = "ap.train progressive (fine-tuning)"
         let o = try LuaOptions(call, i, valid: fineTuneKeys, context: context)
@@ -29,7 +30,8 @@ extension LuaState {
             return box.diffusion
         } ?? GaussianDiffusion(.linear, steps: 1000)
         let controller = try FineTuneController(model: model, schedule: schedule, stages: try o.integer("stages") ?? 4,
-                                                order: order, diffusion: diffusion)
+                                                order: order, smallestResolutionRatio: try o.number("space") ?? 0.25,
+                                                diffusion: diffusion)
         func positive(_ key: String) throws -> Int? {
             guard let n = try o.integer(key) else { return nil }
             guard n > 0 else { throw LuaBindingError("\(context): \(key) must be positive, not \(n)") }

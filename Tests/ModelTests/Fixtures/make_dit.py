@@ -6,8 +6,10 @@ sin-cos `pos_embed` (an nn.Parameter with requires_grad=False) and the (p, q, c)
 
 Writes dit_tiny.safetensors with the state dict under DiT's names, plus
   x [3, 2, 8, 8], t [3], y [3] (as floats; 3 is the null class) and `out` [3, 4, 8, 8]
-  from model.eval(); and the same model run at 12×12 (a 6×6 patch grid, pos_embed
-  recomputed for that grid): x12 [3, 2, 12, 12] → out12 [3, 4, 12, 12].
+  from model.eval(); and the same model run at other sizes, pos_embed bicubically resized
+  to their patch grids as AutoProg-Zero's reference does (a low-resolution stage sees the
+  positions its patches cover in the full image): x12 [3, 2, 12, 12] → out12 (6×6 grid)
+  and x4 [3, 2, 4, 4] → out4 (2×2 grid).
 The Swift tests load the weights into autoprog's DiT and must reproduce both outputs.
 It also prints the parameter counts of the benchmark presets (hard-coded in DiTTests).
 Run with a Python that has torch, timm and safetensors (e.g. /tmp/torchenv):
@@ -20,6 +22,7 @@ import numpy as np
 import timm
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from safetensors.torch import save_file
 from timm.models.vision_transformer import Attention, Mlp, PatchEmbed
 
@@ -161,6 +164,14 @@ class DiT(nn.Module):
         return self.unpatchify(self.final_layer(x, c), h, w)
 
 
+def resized_pos_embed(pos_embed, grid):
+    """pos_embed [1, n², D] as a [1, D, n, n] image, resized (bicubic, half-pixel centres)."""
+    n, d = int(math.isqrt(pos_embed.shape[1])), pos_embed.shape[2]
+    image = pos_embed.reshape(1, n, n, d).permute(0, 3, 1, 2)
+    resized = F.interpolate(image, size=(grid, grid), mode="bicubic", align_corners=False)
+    return resized.permute(0, 2, 3, 1).reshape(1, grid * grid, d)
+
+
 def presets():
     """Parameter counts (all of model.parameters(), pos_embed included, as in PyTorch)."""
     for name, (dim, depth, heads, patch) in {"dit-s4": (192, 6, 3, 4), "dit-s2": (192, 6, 3, 2),
@@ -186,12 +197,14 @@ def main():
     t = torch.tensor([0.0, 17.0, 999.0])
     y = torch.tensor([0, 2, 3])          # 3 = the null class (classifier-free guidance)
     x12 = torch.randn(3, 2, 12, 12)
+    x4 = torch.randn(3, 2, 4, 4)
     model.x_embedder.strict_img_size = False
     with torch.no_grad():
         out = model(x, t, y)
-        out12 = model(x12, t, y, pos_embed=torch.from_numpy(sincos_2d(24, 6)).float().unsqueeze(0))
+        out12 = model(x12, t, y, pos_embed=resized_pos_embed(model.pos_embed, 6))
+        out4 = model(x4, t, y, pos_embed=resized_pos_embed(model.pos_embed, 2))
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    tensors.update({"x": x, "t": t, "y": y.float(), "out": out, "x12": x12, "out12": out12})
+    tensors.update({"x": x, "t": t, "y": y.float(), "out": out, "x12": x12, "out12": out12, "x4": x4, "out4": out4})
     here = os.path.dirname(os.path.abspath(__file__))
     save_file(tensors, os.path.join(here, "dit_tiny.safetensors"),
               metadata={"generator": "make_dit.py", "timm": timm.__version__, "torch": torch.__version__,
