@@ -79,7 +79,8 @@ final class SyntheticImages: Dataset {
     }
 
     /// AutoProg-Zero: each stage's candidates are measured and voted on, the vote recounted
-    /// from the recorded T, κ and ZiCo picks the recorded choice, the last stage is at full size.
+    /// from the recorded T, κ and ZiCo picks the recorded choice, the last stage is the full
+    /// model (full size, every block learnable) without a vote.
     @Test func autoProgZeroVotesAndRecordsEveryCandidate() throws {
         let run = try Self.temporaryRun("zero")
         defer { try? FileManager.default.removeItem(at: run.url.deletingLastPathComponent()) }
@@ -95,7 +96,8 @@ final class SyntheticImages: Dataset {
             #expect(stage.candidates[winner].candidate == stage.chosen)
             #expect(stage.candidates.allSatisfy { ($0.kappa ?? 0) >= 1 && $0.zico != nil && $0.stepSeconds > 0 })
         }
-        #expect(record.stages[3].resolution == 8)
+        #expect(record.stages[3].resolution == 8 && record.stages[3].fraction == 1 && record.stages[3].candidates.isEmpty)
+        #expect(controller.model.blocks.items.allSatisfy { $0.parameters.allSatisfy(\.requiresGrad) })
         let file = try JSONValue.parse(String(contentsOf: run.scheduleURL, encoding: .utf8))
         #expect(try FineTuneRecord(json: file, source: "schedule.json") == record)
         let events = try String(contentsOf: run.metricsURL, encoding: .utf8).split(separator: "\n")

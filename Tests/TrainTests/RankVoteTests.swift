@@ -53,8 +53,6 @@ import Testing
         #expect(codes(levels.candidates(after: nil)) == ["r0l0", "r0l1", "r1l0", "r1l1"])
         #expect(codes(levels.candidates(after: FineTuneCandidate(resolutionLevel: 1, fractionLevel: 3))) == ["r1l3", "r2l3"])
         #expect(codes(levels.candidates(after: levels.full)) == ["r3l3"])
-        #expect(codes(levels.candidates(after: FineTuneCandidate(resolutionLevel: 1, fractionLevel: 1), fullResolution: true))
-                == ["r3l1", "r3l2"])
         #expect(levels.describe(FineTuneCandidate(resolutionLevel: 1, fractionLevel: 2)) == "16px l=3/4")
     }
 }

@@ -17,8 +17,9 @@ import OrderedCollections
 /// - `autoprogOne`: the same candidates share the weights and train as a supernet for the
 ///   search steps, one drawn uniformly per step; each is scored by its mean training loss
 ///   L and its median step time T as AutoProg-One scores (L·T^α, α fitted), lowest wins.
-/// The last stage trains at the full resolution (samples are drawn at it) unless
-/// `lastStageAtFullResolution` is off. With SID on the model, stage k conditions on SID k.
+/// The last stage trains the full model — full resolution, every block learnable — as in
+/// the reference code and AutoProg-One (samples are drawn at full size), unless
+/// `lastStageIsFullModel` is off. With SID on the model, stage k conditions on SID k.
 ///
 /// Every stage and candidate goes to metrics.jsonl and `schedule.json`; the controller's
 /// state is in every checkpoint.
@@ -35,7 +36,7 @@ public final class FineTuneController: ProgressiveController {
     public let order: UnfreezeOrder
     /// The process x_t is drawn from for the NTK's inputs.
     public var diffusion: GaussianDiffusion
-    public var lastStageAtFullResolution = true
+    public var lastStageIsFullModel = true
     /// Samples in κ's Gram matrix, batches in ZiCo's statistics.
     public var ntkSamples = 8
     public var zicoBatches = 2
@@ -154,7 +155,7 @@ public final class FineTuneController: ProgressiveController {
         stepTimer.restart(at: trainer.state.step)
         if model.sidEmbedder != nil { try model.setStage(k) }
         var stageEntry = FineTuneRecord.Stage(index: k, steps: stageRange(k, totalSteps: trainer.state.totalSteps))
-        let candidates = levels.candidates(after: current, fullResolution: last && lastStageAtFullResolution)
+        let candidates = last && lastStageIsFullModel ? [levels.full] : levels.candidates(after: current)
         let choice: FineTuneCandidate
         switch schedule {
         case .prog:
@@ -456,8 +457,7 @@ public final class FineTuneController: ProgressiveController {
         // checkpoint do not (the candidates are scored on the steps after it).
         if let end = state.metadata["search_end"].flatMap(Int.init) {
             searchEnd = end
-            searchCandidates = levels.candidates(after: try candidate(state.metadata["search_from"]),
-                                                 fullResolution: s == levels.count - 1 && lastStageAtFullResolution)
+            searchCandidates = levels.candidates(after: try candidate(state.metadata["search_from"]))
             sampler = RandomStream(seed: Random.seed, purpose: "autoprog-one.finetune.stage\(s + 1)")
             if let counter = state.metadata["search_sampler"].flatMap(UInt64.init) { sampler.philox.counter = counter }
             searchLosses = [:]

@@ -30,11 +30,10 @@ public struct FineTuneLevels: Equatable, Sendable {
 
     /// AutoProg-Zero's candidates from `current`: {current, next} resolution × {current,
     /// next} fraction (fewer at the top levels), smallest first; from nothing (the first
-    /// stage), those of the lowest levels. With `fullResolution` (the last stage) the
-    /// resolution is the full one.
-    public func candidates(after current: FineTuneCandidate?, fullResolution: Bool = false) -> [FineTuneCandidate] {
+    /// stage), those of the lowest levels.
+    public func candidates(after current: FineTuneCandidate?) -> [FineTuneCandidate] {
         let r0 = current?.resolutionLevel ?? 0, l0 = current?.fractionLevel ?? 0
-        let rs = fullResolution ? [count - 1] : Array(Set([r0, min(r0 + 1, count - 1)])).sorted()
+        let rs = Array(Set([r0, min(r0 + 1, count - 1)])).sorted()
         let ls = Array(Set([l0, min(l0 + 1, count - 1)])).sorted()
         return rs.flatMap { r in ls.map { FineTuneCandidate(resolutionLevel: r, fractionLevel: $0) } }
     }

@@ -4,12 +4,12 @@ import Foundation
 
 extension LuaState {
     static let fineTuneKeys = ["schedule", "stages", "space", "order", "diffusion", "ntk_samples", "zico_batches", "timing_steps",
-                               "search_steps", "alpha", "last_full_resolution"]
+                               "search_steps", "alpha", "last_full_model"]
 
     /// `progressive = {schedule = "autoprog-zero" | "prog" | "autoprog-one", stages = 4,
     /// space = 0.25, order = "interleaved" | "output-first" | "input-first", diffusion = d,
     /// ntk_samples = 8, zico_batches = 2, timing_steps = 3, search_steps = (a quarter of the
-    /// stage), alpha = "fit" | α, last_full_resolution = true}` for a DiT: progressive
+    /// stage), alpha = "fit" | α, last_full_model = true}` for a DiT: progressive
     /// fine-tuning (`FineTuneController`). `space` is s₁, as for pre-training: the stages'
     /// resolutions are linspace(s₁, 1, stages) of the full size.
     static func fineTuneController(_ call: LuaCall, _ i: Int32, model: DiT) throws -> FineTuneController {
@@ -58,7 +58,7 @@ extension LuaState {
             }
             return lua_tonumberx(call.L, -1, nil)
         } ?? nil
-        controller.lastStageAtFullResolution = try o.boolean("last_full_resolution") ?? true
+        controller.lastStageIsFullModel = try o.boolean("last_full_model") ?? true
         return controller
     }
 }
