@@ -42,4 +42,6 @@ for arm in $arms; do
   "$bin" scripts/dit_finetune.lua "${args[@]}" "--base=$base" "--steps=$steps" "--seed=$seed" "${extra[@]}" \
     --runs "$root/$arm" | tee "$root/$arm.log" >&2
 done
-python3 studies/tabulate_dit_finetune.py "$root" $arms | tee "$root/table.md"
+# Debian's python3 (where apt's python3-matplotlib goes) before any other on PATH.
+python=$([ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
+"$python" studies/tabulate_dit_finetune.py "$root" $arms | tee "$root/table.md"

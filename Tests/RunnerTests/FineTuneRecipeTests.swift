@@ -29,7 +29,7 @@ import Testing
         let dir = try #require(result.runDirectory)
         let schedule = try JSONValue.parse(String(contentsOf: dir.appendingPathComponent("schedule.json"), encoding: .utf8))
         let record = try FineTuneRecord(json: schedule, source: "schedule.json")
-        #expect(record.schedule == "autoprog-zero" && record.stages.count == 4 && record.resolutions == [8, 16, 24, 28])
+        #expect(record.schedule == "autoprog-zero" && record.stages.count == 4 && record.resolutions == [16, 20, 24, 28])
         #expect(record.stages[0].candidates.count == 4 && record.stages[0].candidates.allSatisfy { $0.ranks != nil })
         #expect(record.stages.last?.resolution == 28)
         let lines = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
