@@ -409,9 +409,12 @@ public final class FineTuneController: ProgressiveController {
 
     // MARK: State
 
+    /// The stages' resolutions as checkpoints record them ("16,20,24,28").
+    private var resolutionsText: String { levels.resolutions.map(String.init).joined(separator: ",") }
+
     public func stateDict() -> SavedState {
         var m = ["stage": String(stage), "schedule": schedule.rawValue, "order": order.rawValue,
-                 "resolutions": levels.resolutions.map(String.init).joined(separator: ",")]
+                 "resolutions": resolutionsText]
         if let current { m["current"] = current.code }
         if let forced { m["forced"] = forced.code }
         if let record { m["record"] = record.json.prettyPrinted() }
@@ -430,9 +433,8 @@ public final class FineTuneController: ProgressiveController {
         guard state.metadata["schedule"] == schedule.rawValue, state.metadata["order"] == order.rawValue else {
             throw TensorError("finetune", "the checkpoint was made with schedule \(state.metadata["schedule"] ?? "?") and order \(state.metadata["order"] ?? "?"), this run has \(schedule.rawValue) and \(order.rawValue)")
         }
-        let resolutions = levels.resolutions.map(String.init).joined(separator: ",")
-        if let saved = state.metadata["resolutions"], saved != resolutions {
-            throw TensorError("finetune", "the checkpoint's stages train at \(saved) px, this run's at \(resolutions) px (a different space)")
+        if let saved = state.metadata["resolutions"], saved != resolutionsText {
+            throw TensorError("finetune", "the checkpoint's stages train at \(saved) px, this run's at \(resolutionsText) px (a different space)")
         }
         func candidate(_ code: String?) throws -> FineTuneCandidate? {
             guard let code else { return nil }

@@ -7,8 +7,6 @@
 public struct FineTuneLevels: Equatable, Sendable {
     public let resolutions: [Int]
     public let fractions: [Double]
-    /// s₁, the smallest resolution ratio.
-    public let smallestResolutionRatio: Double
 
     public init(fullResolution: Int, multiple: Int, count: Int, smallestResolutionRatio s1: Double = 0.25) throws {
         guard count >= 1 else { throw TensorError("finetune", "progressive fine-tuning needs at least 1 stage, not \(count)") }
@@ -16,10 +14,11 @@ public struct FineTuneLevels: Equatable, Sendable {
             throw TensorError("finetune", "the smallest resolution ratio s₁ must be in (0, 1], not \(s1)")
         }
         fractions = (1...count).map { Double($0) / Double(count) }
-        let ratios = (0..<count).map { count == 1 ? 1 : s1 + (1 - s1) * Double($0) / Double(count - 1) }
-        smallestResolutionRatio = s1
         // One size per level (two levels may share a size on small images).
-        resolutions = try ratios.map { try validResolutions(full: fullResolution, patch: multiple, fractions: [$0])[0] }
+        resolutions = try (0..<count).map {
+            try validResolutions(full: fullResolution, patch: multiple,
+                                 fractions: [linspaceRatio(stage: $0, of: count, smallest: s1)])[0]
+        }
     }
 
     public var count: Int { fractions.count }

@@ -201,12 +201,10 @@ public final class DiT: Module {
     /// are those of the full image's top-left patches, so training at a lower resolution
     /// would teach the blocks a corner of the image, not the whole of it.
     public func positionEmbedding(rows: Int, columns: Int) throws -> Tensor {
-        let n = configuration.gridSize, d = configuration.dimension
+        let n = configuration.gridSize
         if rows == n, columns == n { return posEmbed.value }
         return try Autograd.withoutGradients {
-            let grid = try posEmbed.value.reshaped([1, n, n, d]).permuted([0, 3, 1, 2])
-            let resized = try resize(grid, height: rows, width: columns, mode: .bicubic)
-            return try resized.permuted([0, 2, 3, 1]).reshaped([1, rows * columns, d])
+            try resizedPositionGrid(posEmbed.value, grid: n, rows: rows, columns: columns)
         }
     }
 

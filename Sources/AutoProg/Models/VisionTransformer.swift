@@ -155,13 +155,11 @@ public final class VisionTransformer: Module {
     /// (timm's `resample_abs_pos_embed`). Differentiable into the full parameter.
     public func positionEmbedding(grid: Int) throws -> Tensor {
         guard grid > 0 else { throw TensorError("vit", "patch grid must be positive, got \(grid)") }
-        let n = configuration.gridSize, d = configuration.dimension
+        let n = configuration.gridSize
         let full = posEmbed.value
         let cls = try full.sliced(axis: 1, 0..<1)
-        let patches = try full.sliced(axis: 1, 1..<(1 + n * n)).reshaped([1, n, n, d]).permuted([0, 3, 1, 2])
-        let resized = try resize(patches, height: grid, width: grid, mode: .bicubic)
-        let back = try resized.permuted([0, 2, 3, 1]).reshaped([1, grid * grid, d])
-        return try Tensor.concatenated([cls, back], axis: 1)
+        let patches = try resizedPositionGrid(full.sliced(axis: 1, 1..<(1 + n * n)), grid: n, rows: grid, columns: grid)
+        return try Tensor.concatenated([cls, patches], axis: 1)
     }
 
     /// Class logits [B, classes] for images [B, C, H, W], at `activeGrid`.

@@ -21,12 +21,16 @@ public struct GrowthSpace: Equatable, Sendable {
         self.fullDepth = fullDepth
     }
 
-    public func ratio(stage k: Int) -> Float {
-        stages == 1 ? 1 : smallestRatio + (1 - smallestRatio) * Float(k) / Float(stages - 1)
-    }
+    public func ratio(stage k: Int) -> Float { linspaceRatio(stage: k, of: stages, smallest: smallestRatio) }
 
     public func grid(stage k: Int) -> Int { max(1, Int((Float(fullGrid) * ratio(stage: k)).rounded())) }
     public func depth(stage k: Int) -> Int { max(1, Int((Float(fullDepth) * ratio(stage: k)).rounded())) }
+}
+
+/// Ratio k of `stages` evenly spaced from s₁ to 1 (linspace(s₁, 1, stages)[k]; 1 for a
+/// single stage): the growth space's and progressive fine-tuning's resolution ladder.
+func linspaceRatio<T: BinaryFloatingPoint>(stage k: Int, of stages: Int, smallest s1: T) -> T {
+    stages == 1 ? 1 : s1 + (1 - s1) * T(k) / T(stages - 1)
 }
 
 /// One stage of a progressive schedule: the sub-network and its share of the steps.
