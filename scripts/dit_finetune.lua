@@ -34,7 +34,7 @@
 local ap = require "autoprog"
 local opts = ap.options{
   base = "models/dit-s4-fmnist-source.safetensors", classes = "6,7,8,9,10",
-  method = "autoprog-zero", sid = true, order = "interleaved", stages = 4, space = 0.5, search_steps = 0,
+  method = "autoprog-zero", sid = true, order = "interleaved", stages = 4, space = 0.5, search_steps = 0, shift = false,
   steps = 2000, batch = 64, lr = 4e-4, ema = 0.9999, seed = 0, subset = 0,
   lora_rank = 4, lora_alpha = 4,
   fid_every = 0, fid_per_class = 50, final_fid_per_class = 200, fid_steps = 50, fid_cfg = 1.5,
@@ -81,7 +81,9 @@ local function make_model()
   return m
 end
 local model = make_model()
-local diffusion = ap.diffusion{ schedule = meta.schedule or "linear", steps = 1000 }
+-- --shift: the schedule is for 28 px; a smaller stage's images train with the SNR scaled by
+-- (28/side)², as an area-averaged noisy image is that much less noisy (simple diffusion).
+local diffusion = ap.diffusion{ schedule = meta.schedule or "linear", steps = 1000, schedule_size = opts.shift and 28 or nil }
 print(("%s from %s: %d parameters, %d learnable (%s); %d training images of classes %s"):format(
   meta.model or "dit-s4", opts.base, model:num_parameters(), model:num_parameters(true), opts.method, #train, opts.classes))
 

@@ -41,6 +41,14 @@ import Testing
               assert(math.abs(s.alphas_cumprod[k] - full.alphas_cumprod[t + 1]) < 1e-12)
             end
             assert(ap.diffusion{learn_sigma = false, sigma_small = true}.variance == 'fixed_small')
+            -- schedule_size: 2x2 images of a process for 4x4 ones are noised with 4x the SNR.
+            local sized = ap.diffusion{schedule_size = 4}
+            assert(sized.schedule_size == 4 and d.schedule_size == nil and tostring(sized):find('for 4x4 images'))
+            local a = d.alphas_cumprod[101]
+            local shifted = 4 * a / (1 - a + 4 * a)
+            local small = sized:q_sample(x0, 100, noise)
+            assert(math.abs(small[1][1][1][1] - (math.sqrt(shifted) * 0.5 + math.sqrt(1 - shifted) * noise[1][1][1][1])) < 1e-6)
+            assert(math.abs(sized:q_sample(ap.ones(1, 1, 4, 4), 100, ap.zeros(1, 1, 4, 4))[1][1][1][1] - math.sqrt(a)) < 1e-6)
             -- Data range helpers.
             local u = ap.tensor{0, 0.25, 1}
             local m = d:from_unit(u)
@@ -58,6 +66,7 @@ import Testing
             ("ap.diffusion{steps = 10}", "steps ≥ 20"),
             ("ap.diffusion{step = 10}", "unknown option 'step'"),
             ("ap.diffusion{learn_sigma = true, sigma_small = true}", "exclude each other"),
+            ("ap.diffusion{schedule_size = 0}", "schedule_size must be a positive image side"),
             ("ap.diffusion{spacing = 'ddim999'}", "integer stride"),
             ("ap.diffusion{}:q_sample(ap.zeros(2, 1, 2, 2), 1000)", "timestep 1000"),
             ("ap.diffusion{}:q_sample(ap.zeros(2, 1, 2, 2), 1.5)", "not an integer"),

@@ -17,12 +17,16 @@ public struct DiffusionLossTerms {
 extension GaussianDiffusion {
     /// The training loss of `model` on clean images `x0` [B, C, H, W] in [−1, 1].
     ///
-    /// Unless given, the steps are drawn uniformly and the noise from N(0, 1), both from
+    /// A process with a `scheduleSide` uses its schedule adapted to x0's size. Unless
+    /// given, the steps are drawn uniformly and the noise from N(0, 1), both from
     /// the global `noise` random stream (so a resumed run draws the same ones). With a
     /// learned variance the loss is mse + vb per image, unscaled (DiT's LossType.MSE
     /// with learned sigma; ADM's RESCALED_MSE would scale vb by T/1000).
     public func trainingLosses(model: any Denoiser, x0: Tensor, labels: [Int]?, timesteps: [Int]? = nil,
                                noise: Tensor? = nil) throws -> DiffusionLossTerms {
+        guard scheduleSide == nil else {
+            return try adapted(to: x0).trainingLosses(model: model, x0: x0, labels: labels, timesteps: timesteps, noise: noise)
+        }
         let context = "diffusion loss"
         try validate(x0, "x0", model: model, labels: labels, context: context)
         if model.nullClass != nil && labels == nil {

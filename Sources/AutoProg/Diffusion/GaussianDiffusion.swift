@@ -43,25 +43,32 @@ public struct GaussianDiffusion: Sendable {
     public let variance: Variance?
     /// The named schedule this process came from, if any (for descriptions).
     public let scheduleKind: NoiseSchedule.Kind?
+    /// The image side the schedule is for, or nil for every size alike. Images of another
+    /// size train and sample with the SNR scaled to theirs (`adapted`, ResolutionShift.swift).
+    public let scheduleSide: Int?
 
     /// A process over all steps of `schedule`.
-    public init(schedule: NoiseSchedule, variance: Variance? = nil, scheduleKind: NoiseSchedule.Kind? = nil) {
+    public init(schedule: NoiseSchedule, variance: Variance? = nil, scheduleKind: NoiseSchedule.Kind? = nil,
+                scheduleSide: Int? = nil) {
         self.init(schedule: schedule, timestepMap: Array(0..<schedule.count), originalStepCount: schedule.count,
-                  variance: variance, scheduleKind: scheduleKind)
+                  variance: variance, scheduleKind: scheduleKind, scheduleSide: scheduleSide)
     }
 
     /// A named schedule of `steps` steps (DiT: linear, 1000).
-    public init(_ kind: NoiseSchedule.Kind = .linear, steps: Int = 1000, variance: Variance? = nil) throws {
-        self.init(schedule: try NoiseSchedule(kind, steps: steps), variance: variance, scheduleKind: kind)
+    public init(_ kind: NoiseSchedule.Kind = .linear, steps: Int = 1000, variance: Variance? = nil,
+                scheduleSide: Int? = nil) throws {
+        self.init(schedule: try NoiseSchedule(kind, steps: steps), variance: variance, scheduleKind: kind,
+                  scheduleSide: scheduleSide)
     }
 
-    private init(schedule: NoiseSchedule, timestepMap: [Int], originalStepCount: Int, variance: Variance?,
-                 scheduleKind: NoiseSchedule.Kind?) {
+    init(schedule: NoiseSchedule, timestepMap: [Int], originalStepCount: Int, variance: Variance?,
+         scheduleKind: NoiseSchedule.Kind?, scheduleSide: Int?) {
         self.schedule = schedule
         self.timestepMap = timestepMap
         self.originalStepCount = originalStepCount
         self.variance = variance
         self.scheduleKind = scheduleKind
+        self.scheduleSide = scheduleSide
     }
 
     /// Number of steps T of this process.
@@ -76,7 +83,8 @@ public struct GaussianDiffusion: Sendable {
     /// This process restricted to the given increasing steps (of this process).
     public func respaced(keeping kept: [Int]) throws -> GaussianDiffusion {
         GaussianDiffusion(schedule: try schedule.respaced(keeping: kept), timestepMap: kept.map { timestepMap[$0] },
-                          originalStepCount: originalStepCount, variance: variance, scheduleKind: scheduleKind)
+                          originalStepCount: originalStepCount, variance: variance, scheduleKind: scheduleKind,
+                          scheduleSide: scheduleSide)
     }
 
     /// Sampling over `steps` evenly spaced steps (section count "steps"); the process
@@ -91,9 +99,10 @@ public struct GaussianDiffusion: Sendable {
 
     // MARK: Forward process
 
-    /// x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε for each image's step t (`q_sample`); differentiable
-    /// in x_0 and ε.
+    /// x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε for each image's step t (`q_sample`, with the ᾱ of
+    /// the process adapted to the images' size); differentiable in x_0 and ε.
     public func qSample(_ x0: Tensor, timesteps t: [Int], noise: Tensor) throws -> Tensor {
+        guard scheduleSide == nil else { return try adapted(to: x0).qSample(x0, timesteps: t, noise: noise) }
         guard x0.rank >= 1, x0.shape[0] == t.count else {
             throw DiffusionError("q_sample: \(t.count) timesteps for x0 of shape \(x0.shape) (one per image)")
         }

@@ -78,7 +78,8 @@ extension GaussianDiffusion {
         if options.guidanceScale != 1 && model.nullClass == nil {
             throw DiffusionError("\(context): classifier-free guidance (cfg = \(options.guidanceScale)) needs a class-conditional model")
         }
-        let process = try options.spacing.map { try respaced($0) } ?? self
+        let sized = try adapted(to: images)
+        let process = try options.spacing.map { try sized.respaced($0) } ?? sized
         let variance = try process.variance(for: model)
         let n = images.shape[0], size = options.batchSize
         let batches = (n + size - 1) / size, steps = process.stepCount

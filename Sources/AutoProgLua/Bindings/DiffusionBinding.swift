@@ -16,15 +16,15 @@ final class DiffusionBox: LuaHostObject {
 /// Class labels are 1-based (the null class of a model with K classes is K + 1);
 /// timesteps are the process's step numbers 0..T−1, as in the papers.
 extension LuaState {
-    static let diffusionKeys = ["schedule", "steps", "learn_sigma", "sigma_small", "spacing"]
+    static let diffusionKeys = ["schedule", "steps", "learn_sigma", "sigma_small", "spacing", "schedule_size"]
     static let sampleKeys = ["model", "sampler", "steps", "eta", "cfg", "classes", "n", "seed", "size", "clip", "batch", "progress"]
 
     func installDiffusion(_ ap: Int32) {
-        documentation["Diffusion"] = "A Gaussian diffusion process over images in [-1, 1]: d:q_sample, d:loss, d:sample, d:from_unit, d:to_unit; fields steps, schedule, variance, timestep_map and the schedule arrays (betas, alphas_cumprod, ... as tables, entry t+1 for step t)."
+        documentation["Diffusion"] = "A Gaussian diffusion process over images in [-1, 1]: d:q_sample, d:loss, d:sample, d:from_unit, d:to_unit; fields steps, schedule, variance, timestep_map, schedule_size and the schedule arrays (betas, alphas_cumprod, ... as tables, entry t+1 for step t)."
         defineType(DiffusionBox.self, methods: diffusionMethods, metamethods: [], getter: LuaState.diffusionField,
                    tostring: LuaState.describeDiffusion)
         register([
-            LuaBinding("diffusion", "ap.diffusion{schedule=\"linear\"|\"cosine\", steps=1000, learn_sigma=(default: follow the model), sigma_small=false, spacing=}: a Gaussian diffusion process (DiT/ADM) over images in [-1, 1]; spacing (\"50\", \"ddim50\", \"10,20\") respaces it.") { call in
+            LuaBinding("diffusion", "ap.diffusion{schedule=\"linear\"|\"cosine\", steps=1000, learn_sigma=(default: follow the model), sigma_small=false, spacing=, schedule_size=}: a Gaussian diffusion process (DiT/ADM) over images in [-1, 1]; spacing (\"50\", \"ddim50\", \"10,20\") respaces it; schedule_size = n: the schedule is for n×n images, images of side m train and sample with the signal-to-noise ratio scaled by (n/m)² (simple diffusion's resolution shift; default: every size alike).") { call in
                 call.push(object: DiffusionBox(try LuaState.makeDiffusion(call, 1)))
                 return 1
             },
@@ -86,7 +86,9 @@ extension LuaState {
         case false?: variance = small ? .fixedSmall : .fixedLarge
         case nil: variance = small ? .fixedSmall : nil
         }
-        var d = try GaussianDiffusion(kind, steps: steps, variance: variance)
+        let side = try o.integer("schedule_size")
+        if let side, side <= 0 { throw LuaBindingError("ap.diffusion: schedule_size must be a positive image side, got \(side)") }
+        var d = try GaussianDiffusion(kind, steps: steps, variance: variance, scheduleSide: side)
         if let spacing = try o.string("spacing") { d = try d.respaced(spacing) }
         return d
     }
@@ -94,7 +96,8 @@ extension LuaState {
     static func describeDiffusion(_ box: DiffusionBox) -> String {
         let d = box.diffusion
         let spaced = d.stepCount == d.originalStepCount ? "" : " (respaced from \(d.originalStepCount))"
-        return "Diffusion \(d.scheduleKind?.rawValue ?? "custom") \(d.stepCount) steps\(spaced) variance=\(d.variance?.rawValue ?? "model's")"
+        let sized = d.scheduleSide.map { " for \($0)x\($0) images" } ?? ""
+        return "Diffusion \(d.scheduleKind?.rawValue ?? "custom") \(d.stepCount) steps\(spaced)\(sized) variance=\(d.variance?.rawValue ?? "model's")"
     }
 
     static func diffusionField(_ call: LuaCall) throws -> Int {
@@ -117,6 +120,7 @@ extension LuaState {
         case "schedule": if let k = d.scheduleKind { call.push(k.rawValue) } else { call.pushNil() }
         case "variance": if let v = d.variance { call.push(v.rawValue) } else { call.pushNil() }
         case "timestep_map": call.push(integers: d.timestepMap)
+        case "schedule_size": if let side = d.scheduleSide { call.push(side) } else { call.pushNil() }
         default:
             guard let values = arrays[key] else { return 0 }
             call.push(sequence: values)
