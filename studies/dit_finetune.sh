@@ -6,6 +6,7 @@
 #   prog autoprog-one autoprog-zero            progressive (SID on, interleaved unfreezing)
 #   autoprog-zero-nosid                        AutoProg-Zero without stage identifiers
 #   autoprog-zero-output-first / -input-first  the unfreezing-order ablation
+#   ARM+shift                                  ARM with --shift=true (the resolution shift)
 # Prints a markdown table (FID and class accuracy of the final EMA model's samples, training
 # time relative to full fine-tuning, the schedule trained) and writes fid_vs_runtime.png.
 #
@@ -31,7 +32,9 @@ root=studies/runs/dit_finetune-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$root"
 echo "study in $root: $steps steps, seed=$seed, base $base, $(git rev-parse --short HEAD)" >&2
 for arm in $arms; do
-  case $arm in
+  shift_args=()
+  case $arm in *+shift) shift_args=(--shift=true) ;; esac
+  case ${arm%+shift} in
     full|bitfit|difffit|lora|prog|autoprog-one|autoprog-zero) args=("--method=$arm") ;;
     autoprog-zero-nosid) args=(--method=autoprog-zero --sid=false) ;;
     autoprog-zero-output-first) args=(--method=autoprog-zero --order=output-first) ;;
@@ -39,7 +42,7 @@ for arm in $arms; do
     *) echo "unknown arm $arm" >&2; exit 2 ;;
   esac
   echo "== $arm" >&2
-  "$bin" scripts/dit_finetune.lua "${args[@]}" "--base=$base" "--steps=$steps" "--seed=$seed" "${extra[@]}" \
+  "$bin" scripts/dit_finetune.lua "${args[@]}" "${shift_args[@]}" "--base=$base" "--steps=$steps" "--seed=$seed" "${extra[@]}" \
     --runs "$root/$arm" | tee "$root/$arm.log" >&2
 done
 # Debian's python3 (where apt's python3-matplotlib goes) before any other on PATH.
