@@ -35,7 +35,7 @@ for arm in $arms; do
   shift_args=()
   case $arm in *+shift) shift_args=(--shift=true) ;; esac
   case ${arm%+shift} in
-    full|bitfit|difffit|lora|prog|autoprog-one|autoprog-zero) args=("--method=$arm") ;;
+    full|bitfit|difffit|lora|prog|autoprog-one|autoprog-zero) args=("--method=${arm%+shift}") ;;
     autoprog-zero-nosid) args=(--method=autoprog-zero --sid=false) ;;
     autoprog-zero-output-first) args=(--method=autoprog-zero --order=output-first) ;;
     autoprog-zero-input-first) args=(--method=autoprog-zero --order=input-first) ;;
