@@ -33,7 +33,7 @@
 -- %% Setup
 local ap = require "autoprog"
 local opts = ap.options{
-  base = "models/dit-s4-fmnist-source.safetensors", classes = "6,7,8,9,10",
+  base = "models/dit-s4-fmnist-source-v1.safetensors", classes = "6,7,8,9,10",
   method = "autoprog-zero", sid = true, order = "interleaved", stages = 4, space = 0.5, search_steps = 0, shift = false,
   steps = 2000, batch = 64, lr = 4e-4, ema = 0.9999, seed = 0, subset = 0,
   lora_rank = 4, lora_alpha = 4,

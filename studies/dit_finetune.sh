@@ -16,7 +16,7 @@
 # Needs a release build and the base model. Runs go to studies/runs/ (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=2000 seed=0 base=models/dit-s4-fmnist-source.safetensors extra=()
+steps=2000 seed=0 base=models/dit-s4-fmnist-source-v1.safetensors extra=()
 arms="full bitfit difffit lora prog autoprog-one autoprog-zero autoprog-zero-nosid autoprog-zero-output-first autoprog-zero-input-first"
 for a in "$@"; do
   case $a in
