@@ -32,10 +32,10 @@ root=studies/runs/dit_finetune-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$root"
 echo "study in $root: $steps steps, seed=$seed, base $base, $(git rev-parse --short HEAD)" >&2
 for arm in $arms; do
-  shift_args=()
-  case $arm in *+shift) shift_args=(--shift=true) ;; esac
-  case ${arm%+shift} in
-    full|bitfit|difffit|lora|prog|autoprog-one|autoprog-zero) args=("--method=${arm%+shift}") ;;
+  method=${arm%+shift} shift_args=()
+  [ "$method" = "$arm" ] || shift_args=(--shift=true)
+  case $method in
+    full|bitfit|difffit|lora|prog|autoprog-one|autoprog-zero) args=("--method=$method") ;;
     autoprog-zero-nosid) args=(--method=autoprog-zero --sid=false) ;;
     autoprog-zero-output-first) args=(--method=autoprog-zero --order=output-first) ;;
     autoprog-zero-input-first) args=(--method=autoprog-zero --order=input-first) ;;
