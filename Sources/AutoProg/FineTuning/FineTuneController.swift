@@ -42,7 +42,7 @@ public final class FineTuneController: ProgressiveController {
     public var zicoBatches = 2
     /// Untimed and timed forward/backward passes for a candidate's T (AutoProg-Zero).
     public var timingWarmup = 2
-    public var timingSteps = 3
+    public var timingSteps = 5
     /// AutoProg-One: supernet training steps at each stage start (0: a quarter of the stage).
     public var searchSteps = 0
     /// AutoProg-One: fixed α, or nil to fit it.
@@ -250,7 +250,7 @@ public final class FineTuneController: ProgressiveController {
         let r = levels.resolution(c)
         let batches = try (given ?? measuringBatches(trainer)).map { try Self.shrink($0, to: r) }
 
-        // T: the median of timed forward/backward passes on the first batch (training mode).
+        // T: the fastest of timed forward/backward passes on the first batch (training mode).
         let t = try measureStepTime(warmup: timingWarmup, timed: timingSteps) {
             Random.restore(random)
             try trainer.trainingLoss(on: batches[0]).backward()

@@ -127,7 +127,7 @@ public final class Supernet {
     }
 
     /// Steady-state training step time of `s`, in seconds: forward and backward of `batch`
-    /// in training mode, `warmup` steps untimed, then the median of `timed` ones
+    /// in training mode, `warmup` steps untimed, then the fastest of `timed` ones
     /// (`measureStepTime`). No optimizer step, so the weights do not change; the gradients
     /// are cleared and the random streams (drop-path draws) restored afterwards.
     public func stepTime(_ s: SubNetwork, batch: Batch, warmup: Int = 2, timed: Int = 3) throws -> Double {

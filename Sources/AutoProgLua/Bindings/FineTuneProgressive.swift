@@ -8,7 +8,7 @@ extension LuaState {
 
     /// `progressive = {schedule = "autoprog-zero" | "prog" | "autoprog-one", stages = 4,
     /// space = 0.25, order = "interleaved" | "output-first" | "input-first", diffusion = d,
-    /// ntk_samples = 8, zico_batches = 2, timing_steps = 3, search_steps = (a quarter of the
+    /// ntk_samples = 8, zico_batches = 2, timing_steps = 5, search_steps = (a quarter of the
     /// stage), alpha = "fit" | α, last_full_model = true}` for a DiT: progressive
     /// fine-tuning (`FineTuneController`). `space` is s₁, as for pre-training: the stages'
     /// resolutions are linspace(s₁, 1, stages) of the full size.
