@@ -9,7 +9,8 @@
 --   autoprog-run scripts/dit_finetune.lua --steps=20 --fid_per_class=8 --final_fid_per_class=16   (quick)
 --
 -- Methods: full, bitfit, difffit, lora (the usual fine-tuning baselines: all weights; biases;
--- biases + scale factors; low-rank adapters), prog (resolution and unfrozen blocks rising
+-- biases + scale factors; low-rank adapters; each with the class embedding, as the target's
+-- classes are new), prog (resolution and unfrozen blocks rising
 -- uniformly over the stages), autoprog-one (each stage's sub-network chosen by training the
 -- candidates as a supernet), autoprog-zero (chosen zero-shot by the rank vote of step time,
 -- NTK condition number and ZiCo). The progressive ones condition on a unique stage

@@ -31,7 +31,8 @@ import Testing
             assert(not s['pos_embed'] and count == m:num_parameters(true))
             m:set_learnable{fraction = 0.25, order = 'output-first'}
             s = names(m:learnable())
-            assert(s['blocks.3.attn.qkv.weight'] and not s['blocks.2.attn.qkv.weight'] and not s['t_embedder.mlp.0.weight'])
+            assert(s['blocks.3.attn.qkv.weight'] and not s['blocks.2.attn.qkv.weight'] and not s['x_embedder.proj.weight'])
+            assert(s['t_embedder.mlp.0.weight'] and s['y_embedder.embedding_table.weight'])
             m:set_learnable{fraction = 0.5, order = 'input-first'}
             s = names(m:learnable())
             assert(s['blocks.1.mlp.fc1.weight'] and not s['blocks.2.mlp.fc1.weight'] and s['t_embedder.mlp.0.weight'])
@@ -60,15 +61,15 @@ import Testing
               return d
             end
             local b = ap.finetune.prepare(fresh(), {method = 'bitfit'})
-            for _, n in ipairs(b:learnable()) do assert(n:sub(-5) == '.bias', n) end
+            for _, n in ipairs(b:learnable()) do assert(n:sub(-5) == '.bias' or n == 'y_embedder.embedding_table.weight', n) end
             local d = ap.finetune.prepare(fresh(), {method = 'difffit'})
             local s = names(d:learnable())
             assert(s['blocks.2.gamma_1'] and s['blocks.2.gamma_2'] and s['y_embedder.embedding_table.weight'] and not s['blocks.0.attn.qkv.weight'])
             assert(d.blocks[1].gamma_1:sum():item() == 16)
             local l = ap.finetune.prepare(fresh(), {method = 'lora', rank = 2, alpha = 4, mlp = true})
             local list = l:learnable()
-            assert(#list == 4 * 8, #list)
-            for _, n in ipairs(list) do assert(n:find('lora_[AB]%.weight$'), n) end
+            assert(#list == 4 * 8 + 1, #list)
+            for _, n in ipairs(list) do assert(n:find('lora_[AB]%.weight$') or n == 'y_embedder.embedding_table.weight', n) end
             local sd = l:state_dict()
             assert(sd['blocks.0.attn.qkv.lora_A.weight']:size(1) == 2 and sd['blocks.0.mlp.fc2.lora_B.weight']:size(2) == 2)
             -- LoRA starts as the base model; after training, merging keeps the function

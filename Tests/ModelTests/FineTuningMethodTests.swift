@@ -16,12 +16,13 @@ import Testing
         let bitfit = try F.model()
         try bitfit.prepareFineTuning(.bitfit)
         let biases = bitfit.namedParameters().map(\.0).filter { $0.hasSuffix(".bias") }
-        #expect(learnable(bitfit) == biases && biases.count == 1 + 2 + 5 * depth + 2)
+        let classes = "y_embedder.embedding_table.weight"
+        #expect(Set(learnable(bitfit)) == Set(biases + [classes]) && biases.count == 1 + 2 + 5 * depth + 2)
 
         let difffit = try F.model()
         try difffit.prepareFineTuning(.difffit)
         let gammas = (0..<depth).flatMap { ["blocks.\($0).gamma_1", "blocks.\($0).gamma_2"] }
-        #expect(Set(learnable(difffit)) == Set(biases + gammas + ["y_embedder.embedding_table.weight"]))
+        #expect(Set(learnable(difffit)) == Set(biases + gammas + [classes]))
         #expect(difffit.blocks[2].diffFitScales!.gamma1.shape == [24])
 
         let lora = try F.model()
@@ -29,7 +30,7 @@ import Testing
         let adapters = (0..<depth).flatMap { i in
             ["qkv", "proj"].flatMap { ["blocks.\(i).attn.\($0).lora_A.weight", "blocks.\(i).attn.\($0).lora_B.weight"] }
         }
-        #expect(learnable(lora) == adapters)
+        #expect(Set(learnable(lora)) == Set(adapters + [classes]))
         let sd = lora.stateDict()
         #expect(sd["blocks.0.attn.qkv.lora_A.weight"]!.shape == [3, 24] && sd["blocks.0.attn.qkv.lora_B.weight"]!.shape == [72, 3])
         #expect(sd["blocks.0.attn.qkv.weight"]!.shape == [72, 24], "base weights keep their names")
@@ -37,14 +38,15 @@ import Testing
 
         let loraMLP = try F.model()
         try loraMLP.prepareFineTuning(.lora, lora: LoRAConfiguration(rank: 2, alpha: 2, includesMLP: true))
-        #expect(learnable(loraMLP).count == depth * 8 && learnable(loraMLP).contains("blocks.3.mlp.fc2.lora_B.weight"))
+        #expect(learnable(loraMLP).count == depth * 8 + 1 && learnable(loraMLP).contains("blocks.3.mlp.fc2.lora_B.weight"))
 
-        // The SID table learns under every method.
+        // The class embedding and the SID table learn under every method.
         for method in FineTuningMethod.allCases {
             let model = try F.model()
             try model.enableStageIdentifiers(stages: 2)
             try model.prepareFineTuning(method)
             #expect(learnable(model).contains("sid_embedder.embedding_table.weight"), "\(method)")
+            #expect(learnable(model).contains(classes), "\(method)")
             #expect(!model.posEmbed.requiresGrad)
         }
     }
@@ -188,14 +190,16 @@ import Testing
         #expect(learnable(plain).count == plain.parameters.count - 1)
     }
 
-    /// A mask composes with a method: only the method's parameters in the mask's blocks learn.
+    /// A mask composes with a method: only the method's parameters in the mask's blocks (and
+    /// the mask's conditioning, here the class embedding) learn.
     @Test func masksComposeWithMethods() throws {
         let model = try F.model()
         try model.prepareFineTuning(.lora)
         try LearnableMask(fraction: 0.5, order: .outputFirst).apply(to: model)
-        #expect(learnable(model).allSatisfy { $0.hasPrefix("blocks.2.") || $0.hasPrefix("blocks.3.") })
-        #expect(learnable(model).count == 2 * 4)
+        let classes = "y_embedder.embedding_table.weight"
+        #expect(learnable(model).allSatisfy { $0.hasPrefix("blocks.2.") || $0.hasPrefix("blocks.3.") || $0 == classes })
+        #expect(learnable(model).count == 2 * 4 + 1)
         try LearnableMask.full.apply(to: model)
-        #expect(learnable(model).count == 4 * 4)
+        #expect(learnable(model).count == 4 * 4 + 1)
     }
 }

@@ -44,7 +44,7 @@ import Testing
         #expect(learnablePrefixes() == embedders.union(["blocks.0", "final_layer", "sid_embedder"]))
         #expect(!model.conditionGradientStopsAtLowestLearnableBlock)
         try LearnableMask(fraction: 0.25, order: .outputFirst).apply(to: model)
-        #expect(learnablePrefixes() == ["blocks.3", "final_layer", "sid_embedder"])
+        #expect(learnablePrefixes() == ["t_embedder", "y_embedder", "blocks.3", "final_layer", "sid_embedder"])
         #expect(model.conditionGradientStopsAtLowestLearnableBlock)
         try LearnableMask(fraction: 0.5, order: .inputFirst).apply(to: model)
         #expect(learnablePrefixes() == embedders.union(["blocks.0", "blocks.1", "final_layer", "sid_embedder"]))
@@ -127,9 +127,10 @@ import Testing
 
     /// Output-first on a DiT with a learnable SID table: the graph backward walks holds the
     /// attention of the learnable block only (none of the three frozen blocks below it), and
-    /// the weight gradients are exactly the learnable block's five and the final layer's two;
-    /// the SID table still learns (through the learnable block and the final layer). With the
-    /// conditioning's gradient allowed through the frozen blocks, backward would walk all four.
+    /// the weight gradients are exactly the learnable block's five, the final layer's two and
+    /// the timestep MLP's two; the conditioning (SID, class and timestep embedders) learns
+    /// through the learnable block and the final layer, the patch embedding not at all. With
+    /// the conditioning's gradient allowed through the frozen blocks, backward would walk all four.
     @Test func outputFirstBackwardStopsAtTheLowestLearnableBlock() throws {
         let model = try F.model()
         try model.enableStageIdentifiers(stages: 4)
@@ -141,16 +142,17 @@ import Testing
         }
         func attentionNodesBackwardVisits() throws -> Int { try nodesBackwardVisits("selfAttention") }
         #expect(try attentionNodesBackwardVisits() == 1)
-        // Linears: the learnable block's five and the final layer's two — none below (the
-        // frozen blocks' and the timestep MLP's are not in the graph at all).
-        #expect(try nodesBackwardVisits("linear") == 7)
+        // Linears: the learnable block's five, the final layer's two and the timestep MLP's
+        // two — none of the frozen blocks' (they are not in the graph at all).
+        #expect(try nodesBackwardVisits("linear") == 9)
         model.zeroGrad()
         OpCounters.reset()
         try F.loss(model).backward()
-        #expect(OpCounters.weightGradients == 7)
-        let sidGradient = model.sidEmbedder!.embeddingTable.weight.grad.toArray()
-        #expect(sidGradient.contains { $0 != 0 })
-        for module in [model.xEmbedder, model.tEmbedder, model.yEmbedder, model.blocks[0], model.blocks[2]] as [Module] {
+        #expect(OpCounters.weightGradients == 9)
+        for table in [model.sidEmbedder!.embeddingTable.weight, model.yEmbedder.embeddingTable.weight] + model.tEmbedder.parameters {
+            #expect(table.requiresGrad && table.grad.toArray().contains { $0 != 0 })
+        }
+        for module in [model.xEmbedder, model.blocks[0], model.blocks[2]] as [Module] {
             #expect(module.parameters.allSatisfy { !$0.requiresGrad && $0.grad.toArray().allSatisfy { $0 == 0 } })
         }
 

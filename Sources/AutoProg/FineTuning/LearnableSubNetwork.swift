@@ -10,6 +10,10 @@ public protocol BlockStructured: Module {
     var inputModules: [Module] { get }
     /// Modules after the trunk (DiT's final layer).
     var outputModules: [Module] { get }
+    /// The input modules whose output reaches the trunk only as its conditioning (DiT's
+    /// timestep and class embedders, not the patch embedding): with output-first they learn
+    /// too, through the learnable blocks (see `LearnableMask`). Default: none.
+    var conditioningModules: [Module] { get }
     /// Modules that learn under every mask (DiT: the SID table, which exists only to be
     /// learned). Default: none.
     var alwaysLearnableModules: [Module] { get }
@@ -24,6 +28,7 @@ public protocol BlockStructured: Module {
 
 extension BlockStructured {
     public var alwaysLearnableModules: [Module] { [] }
+    public var conditioningModules: [Module] { [] }
     public func mayLearn(_ parameter: Parameter) -> Bool { true }
     public var conditionGradientStopsAtLowestLearnableBlock: Bool {
         get { false }
@@ -39,8 +44,9 @@ public enum UnfreezeOrder: String, CaseIterable, Codable, Sendable {
     /// AutoProg-Zero's reference order (the default): block i learns iff i mod 4 < 4·l,
     /// spread over the depth; the input modules and output modules always learn.
     case interleaved
-    /// The last ⌈l·depth⌉ blocks and the output modules learn; the input modules are
-    /// frozen, so backward stops at the lowest learnable block.
+    /// The last ⌈l·depth⌉ blocks, the output modules and the conditioning modules learn;
+    /// the other input modules (the patch embedding) are frozen, so backward stops at the
+    /// lowest learnable block.
     case outputFirst = "output-first"
     /// The first ⌈l·depth⌉ blocks and the input modules learn; the output modules always do.
     case inputFirst = "input-first"
@@ -52,14 +58,15 @@ public enum UnfreezeOrder: String, CaseIterable, Codable, Sendable {
 /// stops below the lowest node that leads to a learnable parameter.
 ///
 /// The conditioning of a DiT (timestep, class and SID embeddings) feeds every block's
-/// adaLN modulation. With output-first, the embedders are frozen but a SID table still
-/// learns; its exact gradient would flow back through the frozen lower blocks' token path
-/// (through shift, scale and gate), costing their whole backward. `apply` therefore sets
-/// the model's `conditionGradientStopsAtLowestLearnableBlock` for output-first: frozen
-/// blocks below the lowest learnable one get the condition detached (their forward is
-/// unchanged), and the conditioning learns through the learnable blocks and the final
-/// layer only. Interleaved and input-first always train block 0, so nothing lies below
-/// and their gradients are exact.
+/// adaLN modulation. With output-first the patch embedding is frozen, but the
+/// conditioning's embedders learn (fine-tuning to new classes must move the class rows,
+/// and they cost next to nothing); their exact gradient would flow back through the
+/// frozen lower blocks' token path (through shift, scale and gate), costing their whole
+/// backward. `apply` therefore sets the model's `conditionGradientStopsAtLowestLearnableBlock`
+/// for output-first: frozen blocks below the lowest learnable one get the condition
+/// detached (their forward is unchanged), and the conditioning learns through the
+/// learnable blocks and the final layer only. Interleaved and input-first always train
+/// block 0, so nothing lies below and their gradients are exact.
 public struct LearnableMask: Equatable, Codable, Sendable, CustomStringConvertible {
     /// The fraction l of the trunk that learns, in (0, 1]; AutoProg-Zero uses ¼, ½, ¾, 1.
     /// 1 means every parameter learns (whatever the order).
@@ -99,19 +106,21 @@ public struct LearnableMask: Equatable, Codable, Sendable, CustomStringConvertib
         }
     }
 
-    /// Whether the input modules (embedders) learn under this mask.
+    /// Whether all the input modules (embedders) learn under this mask; output-first trains
+    /// only the conditioning ones.
     public var learnsInputModules: Bool { learnsEverything || order != .outputFirst }
 
     /// Whether each of `model.parameters` (in order) learns under this mask: the parameters
-    /// of the learnable blocks, of the input modules when they learn, of the output modules
-    /// and of the always-learnable modules, provided the model allows it (`mayLearn`: never
+    /// of the learnable blocks, of the input modules when they learn (else of the
+    /// conditioning modules), of the output modules and of the always-learnable modules,
+    /// provided the model allows it (`mayLearn`: never
     /// DiT's `pos_embed`; with a PEFT method, only its parameters). Throws for an invalid
     /// fraction or when nothing would learn. Changes nothing.
     public func decisions(for model: BlockStructured) throws -> [Bool] {
         try validate()
         let blocks = model.trunkBlocks
         var learnable: [Module] = model.outputModules + model.alwaysLearnableModules
-        if learnsInputModules { learnable += model.inputModules }
+        learnable += learnsInputModules ? model.inputModules : model.conditioningModules
         learnable += learnableBlocks(depth: blocks.count).map { blocks[$0] }
         let chosen = Set(learnable.flatMap(\.parameters).map(ObjectIdentifier.init))
         let decisions = model.parameters.map { p in

@@ -9,7 +9,7 @@ extension LuaState {
         pushSubtable(of: ap, "finetune")
         documentation["ap.finetune"] = "Fine-tuning a DiT: prepare(m, {method=\"full\"|\"bitfit\"|\"difffit\"|\"lora\", rank=4, alpha=4, mlp=false}), resolutions(full, patch); see also m:set_learnable, m:enable_sid."
         register([
-            LuaBinding("prepare", "ap.finetune.prepare(m, {method=, rank=4, alpha=4, mlp=false}): readies a DiT for fine-tuning — \"full\" (everything learns), \"bitfit\" (biases), \"difffit\" (γ scales on every block's branches, biases, class embedding), \"lora\" (rank-r adapters on attn qkv/proj, and the MLP with mlp=true, scaled alpha/rank); only that method's parameters learn (and the SID table). Call after loading the base weights and before ap.train/the optimizer; returns m.") { call in
+            LuaBinding("prepare", "ap.finetune.prepare(m, {method=, rank=4, alpha=4, mlp=false}): readies a DiT for fine-tuning — \"full\" (everything learns), \"bitfit\" (biases), \"difffit\" (γ scales on every block's branches, biases), \"lora\" (rank-r adapters on attn qkv/proj, and the MLP with mlp=true, scaled alpha/rank); only that method's parameters learn, and the class embedding and SID table (the target's classes are new). Call after loading the base weights and before ap.train/the optimizer; returns m.") { call in
                 let dit = try LuaState.dit(call, 1, context: "ap.finetune.prepare")
                 let o = try LuaOptions(call, 2, valid: ["method", "rank", "alpha", "mlp"], context: "ap.finetune.prepare")
                 let valid = FineTuningMethod.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
