@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Tabulates a studies/dit_finetune.sh directory: one row per arm from each run's
-metrics.jsonl (the final FID and class accuracy, training time, the stages trained) and,
+metrics.jsonl (the final FID and class accuracy, training time, the stages trained with
+each one's measured step time, the learnable parameters) and,
 if matplotlib is importable, fid_vs_runtime.png (FID of the EMA model's samples along each
 run against its training time so far).
 
     studies/tabulate_dit_finetune.py studies/runs/dit_finetune-<time> full autoprog-zero ..."""
-import json, pathlib, sys
+import json, pathlib, re, sys
 
 root, arms = pathlib.Path(sys.argv[1]), sys.argv[2:]
 
@@ -22,20 +23,33 @@ for arm in arms:
     if final is None:
         print(f"(no finished run for {arm})", file=sys.stderr)
         continue
-    stages = [f'{x["resolution"]}px·{x["fraction"]:g}' for x in r if x.get("event") == "stage_start" and not x.get("search")]
+    starts = [x for x in r if x.get("event") == "stage_start" and not x.get("search")]
+    # Each stage's steady-state step time (logged once per stage, after its first steps).
+    step_ms = [x["stage_step_ms"] for x in r if x.get("event") == "stage_step_time"]
+    stages = [f'{x["resolution"]}px·{x["fraction"]:g}' for x in starts]
+    if len(step_ms) == len(stages):
+        stages = [f"{s} ({ms:.0f} ms)" for s, ms in zip(stages, step_ms)]
+    elif step_ms:
+        stages.append(f"({step_ms[-1]:.0f} ms a step)")
+    # Learnable parameters: the last stage's, else the recipe's opening line in the arm's log.
+    learnable = starts[-1]["learnable_parameters"] if starts else None
+    log = root / f"{arm}.log"
+    if learnable is None and log.exists():
+        m = re.search(r"(\d+) learnable", log.read_text())
+        learnable = int(m.group(1)) if m else None
     measuring = sum(x.get("measure_seconds", 0) for x in r if x.get("event") in ("zero_shot_result",))
     if arm == "full":
         base = final["train_seconds"]
-    rows.append((arm, final, " → ".join(stages) or "–", measuring))
+    rows.append((arm, final, " → ".join(stages) or "–", measuring, learnable))
     # The curve's points all use the same (smaller) number of samples; the table's final FID more.
     curves[arm] = [(x["eval_train_seconds"], x["fid"]) for x in r if x.get("event") == "fid_eval"]
 
-print("| method | FID | class accuracy | training time | vs full | stages (resolution·learnable fraction) | measuring candidates |")
-print("|---|---|---|---|---|---|---|")
-for arm, f, stages, measuring in rows:
+print("| method | FID | class accuracy | training time | vs full | learnable parameters | stages (resolution·learnable fraction, step time) | measuring candidates |")
+print("|---|---|---|---|---|---|---|---|")
+for arm, f, stages, measuring, learnable in rows:
     ratio = f"{f['train_seconds'] / base:.2f}×" if base else "–"
     print(f"| {arm} | {f['fid']:.2f} | {100 * f['class_accuracy']:.1f}% | {f['train_seconds'] / 60:.1f} min | {ratio} "
-          f"| {stages} | {f'{measuring:.1f} s' if measuring else '–'} |")
+          f"| {f'{learnable / 1e6:.2f} M' if learnable else '–'} | {stages} | {f'{measuring:.1f} s' if measuring else '–'} |")
 
 try:
     import matplotlib
