@@ -141,6 +141,6 @@ for _, point in ipairs(curve) do run:log{ event = "fid_eval", eval_step = point.
                                            fid = point.fid, class_accuracy = point.class_accuracy } end
 run:log{ event = "final", method = opts.method, sid = progressive and opts.sid or false, order = opts.order,
          fid = fid, class_accuracy = accuracy, fid_samples = opts.final_fid_per_class * #classes,
-         train_seconds = state.train_seconds }
+         train_seconds = state.train_seconds, batch = opts.batch }
 print(("%s: FID %.2f, class accuracy %.1f%% (%d samples) after %d steps; %.0f s of training"):format(
   opts.method, fid, 100 * accuracy, opts.final_fid_per_class * #classes, run.step, state.train_seconds))

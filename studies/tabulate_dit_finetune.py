@@ -16,6 +16,15 @@ def records(arm):
         return None
     return [json.loads(line) for line in runs[-1].read_text().splitlines() if line.strip()]
 
+def stage_step_ms(r, final, first, next_start):
+    """Median step time (ms) of the steps logged after `first` up to the next stage's start,
+    from their images per second and the run's batch (None when either is missing)."""
+    last = next_start["step"] if next_start else float("inf")
+    rates = sorted(x["imgs_per_s"] for x in r if "imgs_per_s" in x and "event" not in x and first < x["step"] <= last)
+    if not rates or "batch" not in final:
+        return None
+    return 1000 * final["batch"] / rates[len(rates) // 2]
+
 rows, curves, base = [], {}, None
 for arm in arms:
     r = records(arm)
@@ -24,13 +33,15 @@ for arm in arms:
         print(f"(no finished run for {arm})", file=sys.stderr)
         continue
     starts = [x for x in r if x.get("event") == "stage_start" and not x.get("search")]
-    # Each stage's steady-state step time (logged once per stage, after its first steps).
-    step_ms = [x["stage_step_ms"] for x in r if x.get("event") == "stage_step_time"]
     stages = [f'{x["resolution"]}px·{x["fraction"]:g}' for x in starts]
-    if len(step_ms) == len(stages):
+    # Each stage's typical step time: the median over the whole stage of the step times
+    # logged every few steps (a stage's first steps, where the controller's one-off
+    # stage_step_time falls, can run slower than the rest).
+    step_ms = [stage_step_ms(r, final, x["step"], (starts + [None])[i + 1]) for i, x in enumerate(starts)]
+    if stages and None not in step_ms:
         stages = [f"{s} ({ms:.0f} ms)" for s, ms in zip(stages, step_ms)]
-    elif step_ms:
-        stages.append(f"({step_ms[-1]:.0f} ms a step)")
+    elif not stages and (ms := stage_step_ms(r, final, 0, None)):
+        stages.append(f"({ms:.0f} ms a step)")
     # Learnable parameters: the last stage's, else the recipe's opening line in the arm's log.
     learnable = starts[-1]["learnable_parameters"] if starts else None
     log = root / f"{arm}.log"
@@ -44,7 +55,7 @@ for arm in arms:
     # The curve's points all use the same (smaller) number of samples; the table's final FID more.
     curves[arm] = [(x["eval_train_seconds"], x["fid"]) for x in r if x.get("event") == "fid_eval"]
 
-print("| method | FID | class accuracy | training time | vs full | learnable parameters | stages (resolution·learnable fraction, step time) | measuring candidates |")
+print("| method | FID | class accuracy | training time | vs full | learnable parameters | stages (resolution·learnable fraction, median step time) | measuring candidates |")
 print("|---|---|---|---|---|---|---|---|")
 for arm, f, stages, measuring, learnable in rows:
     ratio = f"{f['train_seconds'] / base:.2f}×" if base else "–"

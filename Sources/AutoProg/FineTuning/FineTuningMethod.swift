@@ -3,8 +3,9 @@
 ///
 /// The class embedding learns under every method. Fine-tuning moves a class-conditional
 /// model to new classes, and their embedding rows are its new head, as a classifier's
-/// head is under every PEFT method. Frozen, they leave BitFit and LoRA no way to tell the
-/// new classes apart: BitFit with a frozen table sampled 21.6 % class accuracy, which is chance.
+/// head is under every PEFT method. (It is not enough for BitFit: with the table
+/// learnable too, 2000 steps of BitFit still sample the target classes at chance, 20 %,
+/// on the Fashion-MNIST split; biases alone cannot draw shapes the base never drew.)
 public enum FineTuningMethod: String, CaseIterable, Codable, Sendable {
     /// Every parameter learns (but DiT's fixed `pos_embed`).
     case full
