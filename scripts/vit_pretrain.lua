@@ -33,13 +33,16 @@ local model = ap.models.vit{ preset = opts.model, image = 28, patch = 4, channel
                              drop_path = opts.drop_path }
 print(("%s: %d parameters; %d training images, %d test images"):format(opts.model, model:num_parameters(), #train, #monitor))
 
--- "--manual=4x3,5x4,7x8": grid x depth per stage, equal shares of the steps.
+-- "--manual=4x3,5x4,7x8": grid x depth per stage, equal shares of the steps; a weight after
+-- a colon changes a stage's share ("4x3,5x4,7x8:2": the last stage trains half the steps).
 local function manual_stages(spec)
   local stages = {}
-  for grid, depth in spec:gmatch("(%d+)x(%d+)") do
-    stages[#stages + 1] = { grid = tonumber(grid), depth = tonumber(depth), fraction = 1 }
+  for grid, depth, weight in spec:gmatch("(%d+)x(%d+):?([%d.]*)") do
+    local fraction = weight == "" and 1 or tonumber(weight)
+    assert(fraction and fraction > 0, "--manual: '" .. weight .. "' is not a stage weight (a positive number after the colon, as in 7x8:2)")
+    stages[#stages + 1] = { grid = tonumber(grid), depth = tonumber(depth), fraction = fraction }
   end
-  assert(#stages > 0, "--manual needs stages like 4x3,5x4,7x8")
+  assert(#stages > 0, "--manual needs stages like 4x3,5x4,7x8 (or 4x3,5x4,7x8:2)")
   return stages
 end
 

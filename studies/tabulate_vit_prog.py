@@ -78,7 +78,7 @@ print(f"| schedule | training wall-clock | speedup | top-1 (28 px) | top-1 ({siz
       "| stages (grid×depth) | FLOPs/step vs Original | measuring candidates | measured step ms per stage |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for arm, seconds, top1, larger, _, after, stages, flops, measuring, step_ms in rows:
-    name = NAMES.get(arm, f"Prog + {arm}")
+    name = NAMES.get(arm, f"Prog + MoGrow, manual {arm[7:].replace('_', ',').replace('+', ':')}" if arm.startswith("manual-") else f"Prog + {arm}")
     speedup = f"{base_seconds / seconds:.2f}×" if base_seconds else "–"
     after_text = f"{after:.2f}%" if after is not None else "–"
     flops_text = f"{flops / base_flops:.2f} ({base_flops / flops:.2f}×)" if flops and base_flops else "–"

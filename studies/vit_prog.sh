@@ -8,6 +8,9 @@
 #   autoprog-interpolation           AutoProg-One without MoGrow (Table 11)
 #   autoprog-norecycle               AutoProg-One without weight recycling (Table 11)
 #   supernet                         the supernet-only baseline (Table 20)
+#   manual:SPEC                      Prog + MoGrow on a manual schedule, SPEC as vit_pretrain.lua's
+#                                    --manual (e.g. manual:4x4,5x5,6x7,7x8:2, a last stage twice as long);
+#                                    its runs go to the arm directory manual-SPEC, with , as _ and : as +
 # Prints a markdown table: training wall-clock, speedup over Original, top-1 at 28 px and
 # 36 px, top-1 right after the first growth, the schedule trained (searched, for AutoProg),
 # the average FLOPs per step relative to Original (theoretical speedup, Table 15), the time
@@ -35,7 +38,9 @@ bin=${AUTOPROG_RUN:-$(swift build -c release --show-bin-path)/autoprog-run}
 root=studies/runs/vit_prog-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$root"
 echo "study in $root: $model, $epochs epochs, train_subset=$train_subset, seed=$seed, $(git rev-parse --short HEAD)" >&2
+dirs=()
 for arm in $arms; do
+  dir=$arm
   case $arm in
     original) schedule=(--schedule=original) ;;
     randinit|stacking|interpolation|identity|mogrow) schedule=(--schedule=prog "--operator=$arm") ;;
@@ -44,10 +49,12 @@ for arm in $arms; do
     autoprog-interpolation) schedule=(--schedule=autoprog --operator=interpolation) ;;
     autoprog-norecycle) schedule=(--schedule=autoprog --recycle=false) ;;
     supernet) schedule=(--schedule=supernet) ;;
+    manual:*) schedule=(--schedule=manual "--manual=${arm#manual:}" --operator=mogrow); dir=$(echo "manual-${arm#manual:}" | tr ',:' '_+') ;;
     *) echo "unknown arm $arm" >&2; exit 2 ;;
   esac
   echo "== $arm" >&2
   "$bin" scripts/vit_pretrain.lua "${schedule[@]}" "--model=$model" "--epochs=$epochs" "--seed=$seed" \
-    "--train_subset=$train_subset" "--monitor_subset=$monitor_subset" --runs "$root/$arm" | tee "$root/$arm.log" >&2
+    "--train_subset=$train_subset" "--monitor_subset=$monitor_subset" --runs "$root/$dir" | tee "$root/$dir.log" >&2
+  dirs+=("$dir")
 done
-python3 studies/tabulate_vit_prog.py "$root" $arms | tee "$root/table.md"
+python3 studies/tabulate_vit_prog.py "$root" "${dirs[@]}" | tee "$root/table.md"

@@ -284,7 +284,7 @@ import Testing
     /// scripts/vit_pretrain.lua end to end, a few steps per stage, for every schedule.
     @Test(.enabled(if: Runner.haveFashionMNIST),
           arguments: [["--schedule=original"], ["--schedule=prog", "--operator=mogrow"], ["--schedule=progstack", "--operator=stacking"],
-                      ["--schedule=manual", "--manual=4x3,7x6", "--operator=identity"],
+                      ["--schedule=manual", "--manual=4x3,7x6:2", "--operator=identity"],
                       ["--schedule=autoprog", "--search_steps=1", "--search_images=64", "--no-recycle"],
                       ["--schedule=supernet"]])
     func vitPretrainSchedules(arguments: [String]) throws {
@@ -297,6 +297,9 @@ import Testing
         #expect(result.stdout.contains("top-1"), "\(result.stdout)")
         if arguments[0] == "--schedule=supernet" {
             #expect(result.stdout.contains("stage supernet grid 4-7 depth 3-6"), "\(result.stdout)")
+        } else if arguments.contains("--manual=4x3,7x6:2") {
+            // 16 steps shared 1:2: the second stage starts at step round(16/3) = 5.
+            #expect(result.stdout.contains("step 5: stage 2/2 grid 7 depth 6"), "\(result.stdout)")
         } else if arguments[0] != "--schedule=original" {
             #expect(result.stdout.contains("stage 2/"), "\(result.stdout)")
         }
