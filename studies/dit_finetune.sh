@@ -30,7 +30,10 @@ bin=${AUTOPROG_RUN:-$(swift build -c release --show-bin-path)/autoprog-run}
 [ -f "$base" ] || { echo "no base model at $base: autoprog-run scripts/dit_pretrain.lua makes it" >&2; exit 1; }
 root=studies/runs/dit_finetune-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$root"
-echo "study in $root: $steps steps, seed=$seed, base $base, $(git rev-parse --short HEAD)" >&2
+# The recipes run from a copy, as the binary does (AUTOPROG_RUN): editing scripts/ during a
+# long study changes nothing, and the copy stays beside the runs it made.
+cp -r scripts "$root/scripts"
+echo "study in $root: $steps steps, seed=$seed, base $base, $(git describe --always --dirty)" >&2
 for arm in $arms; do
   method=${arm%+shift} shift_args=()
   [ "$method" = "$arm" ] || shift_args=(--shift=true)
@@ -42,7 +45,7 @@ for arm in $arms; do
     *) echo "unknown arm $arm" >&2; exit 2 ;;
   esac
   echo "== $arm" >&2
-  "$bin" scripts/dit_finetune.lua "${args[@]}" "${shift_args[@]}" "--base=$base" "--steps=$steps" "--seed=$seed" "${extra[@]}" \
+  "$bin" "$root/scripts/dit_finetune.lua" "${args[@]}" "${shift_args[@]}" "--base=$base" "--steps=$steps" "--seed=$seed" "${extra[@]}" \
     --runs "$root/$arm" | tee "$root/$arm.log" >&2
 done
 # Debian's python3 (where apt's python3-matplotlib goes) before any other on PATH.

@@ -37,7 +37,10 @@ bin=${AUTOPROG_RUN:-$(swift build -c release --show-bin-path)/autoprog-run}
 [ -x "$bin" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 root=studies/runs/vit_prog-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$root"
-echo "study in $root: $model, $epochs epochs, train_subset=$train_subset, seed=$seed, $(git rev-parse --short HEAD)" >&2
+# The recipes run from a copy, as the binary does (AUTOPROG_RUN): editing scripts/ during a
+# long study changes nothing, and the copy stays beside the runs it made.
+cp -r scripts "$root/scripts"
+echo "study in $root: $model, $epochs epochs, train_subset=$train_subset, seed=$seed, $(git describe --always --dirty)" >&2
 dirs=()
 for arm in $arms; do
   dir=$arm
@@ -53,7 +56,7 @@ for arm in $arms; do
     *) echo "unknown arm $arm" >&2; exit 2 ;;
   esac
   echo "== $arm" >&2
-  "$bin" scripts/vit_pretrain.lua "${schedule[@]}" "--model=$model" "--epochs=$epochs" "--seed=$seed" \
+  "$bin" "$root/scripts/vit_pretrain.lua" "${schedule[@]}" "--model=$model" "--epochs=$epochs" "--seed=$seed" \
     "--train_subset=$train_subset" "--monitor_subset=$monitor_subset" --runs "$root/$dir" | tee "$root/$dir.log" >&2
   dirs+=("$dir")
 done
