@@ -10,11 +10,24 @@ NAMES = {"original": "Original", "autoprog": "AutoProg-One 0.5Ω", "autoprog-0.4
          "autoprog-interpolation": "AutoProg-One w/o MoGrow", "autoprog-norecycle": "AutoProg-One w/o recycling",
          "supernet": "Supernet only"}
 
-def records(root, arm):
+def latest_run(root, arm):
     runs = sorted((root / arm).glob("*/metrics.jsonl"))
-    if not runs:
+    return runs[-1].parent if runs else None
+
+def records(root, arm):
+    run = latest_run(root, arm)
+    if run is None:
         return None
-    return [json.loads(line) for line in runs[-1].read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+
+def arm_name(root, arm):
+    """The arm's row name; a manual schedule is named by the spec its run recorded."""
+    if arm in NAMES:
+        return NAMES[arm]
+    options = json.loads((latest_run(root, arm) / "config.json").read_text()).get("options", {})
+    if options.get("schedule") == "manual":
+        return f"Prog + {options['operator']}, manual {options['manual']}"
+    return f"Prog + {arm}"
 
 def flops_per_step(r, total):
     """Average forward GFLOPs per image over the run's steps: each trained stage's FLOPs for
@@ -78,7 +91,7 @@ print(f"| schedule | training wall-clock | speedup | top-1 (28 px) | top-1 ({siz
       "| stages (grid×depth) | FLOPs/step vs Original | measuring candidates | measured step ms per stage |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for arm, seconds, top1, larger, _, after, stages, flops, measuring, step_ms in rows:
-    name = NAMES.get(arm, f"Prog + MoGrow, manual {arm[7:].replace('_', ',').replace('+', ':')}" if arm.startswith("manual-") else f"Prog + {arm}")
+    name = arm_name(root, arm)
     speedup = f"{base_seconds / seconds:.2f}×" if base_seconds else "–"
     after_text = f"{after:.2f}%" if after is not None else "–"
     flops_text = f"{flops / base_flops:.2f} ({base_flops / flops:.2f}×)" if flops and base_flops else "–"

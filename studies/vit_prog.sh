@@ -11,6 +11,7 @@
 #   manual:SPEC                      Prog + MoGrow on a manual schedule, SPEC as vit_pretrain.lua's
 #                                    --manual (e.g. manual:4x4,5x5,6x7,7x8:2, a last stage twice as long);
 #                                    its runs go to the arm directory manual-SPEC, with , as _ and : as +
+#                                    (the table names the arm by the spec its run recorded)
 # Prints a markdown table: training wall-clock, speedup over Original, top-1 at 28 px and
 # 36 px, top-1 right after the first growth, the schedule trained (searched, for AutoProg),
 # the average FLOPs per step relative to Original (theoretical speedup, Table 15), the time
