@@ -44,8 +44,9 @@ def report(path):
         fit, chosen = stage.get("fit", {}), stage.get("chosen", {})
         print(f'{path}: stage {stage["stage"]}, b = {fit.get("b", math.nan):.3f}, α = {stage.get("alpha", math.nan):.3f}, '
               f'chose {chosen.get("grid")}x{chosen.get("depth")}')
-        front = [c for c in candidates if not dominated(c, [o for o in candidates if o is not c])]
-        ranges = {id(c): alpha_range(c, [o for o in candidates if o is not c]) for c in front}
+        others = {id(c): [o for o in candidates if o is not c] for c in candidates}
+        front = [c for c in candidates if not dominated(c, others[id(c)])]
+        ranges = {id(c): alpha_range(c, others[id(c)]) for c in front}
         for c in sorted(front, key=lambda c: c["step_ms"]):
             r = ranges[id(c)]
             when = f"chosen for α in [{r[0]:.3f}, {r[1]:.3f}]" if r else "chosen by no α (above the front's lower hull)"
