@@ -20,17 +20,21 @@
 #   studies/vit_prog.sh                               # vit-micro, 30 epochs, all 60k images
 #   studies/vit_prog.sh --model=vit-micro --epochs=30 --train_subset=6000 --arms="original mogrow"
 #   studies/vit_prog.sh --arms="original mogrow autoprog autoprog-0.4 autoprog-interpolation autoprog-norecycle supernet"
+#   studies/vit_prog.sh --epochs=5 --search_steps=80 --arms="original mogrow autoprog"
+#                                    # all 60k images seen 5 times: each search trains its supernet
+#                                    # 80 steps, not 2 epochs (which would be 40% of this run)
 #
 # Needs a release build (swift build -c release). Runs go to studies/runs/ (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=vit-micro epochs=30 train_subset=0 monitor_subset=1000 seed=0
+model=vit-micro epochs=30 train_subset=0 monitor_subset=1000 seed=0 search_steps=0
 arms="original randinit stacking interpolation identity mogrow"
 for a in "$@"; do
   case $a in
     --model=*) model=${a#*=} ;; --epochs=*) epochs=${a#*=} ;; --train_subset=*) train_subset=${a#*=} ;;
     --monitor_subset=*) monitor_subset=${a#*=} ;; --seed=*) seed=${a#*=} ;; --arms=*) arms=${a#*=} ;;
-    *) echo "unknown option $a (--model --epochs --train_subset --monitor_subset --seed --arms)" >&2; exit 2 ;;
+    --search_steps=*) search_steps=${a#*=} ;;
+    *) echo "unknown option $a (--model --epochs --train_subset --monitor_subset --seed --search_steps --arms)" >&2; exit 2 ;;
   esac
 done
 # AUTOPROG_RUN: a copy of the binary, so rebuilding during a long study changes nothing.
@@ -41,7 +45,7 @@ mkdir -p "$root"
 # The recipes run from a copy, as the binary does (AUTOPROG_RUN): editing scripts/ during a
 # long study changes nothing, and the copy stays beside the runs it made.
 cp -r scripts "$root/scripts"
-echo "study in $root: $model, $epochs epochs, train_subset=$train_subset, seed=$seed, $(git describe --always --dirty)" >&2
+echo "study in $root: $model, $epochs epochs, train_subset=$train_subset, search_steps=$search_steps, seed=$seed, $(git describe --always --dirty)" >&2
 dirs=()
 for arm in $arms; do
   dir=$arm
@@ -58,7 +62,7 @@ for arm in $arms; do
   esac
   echo "== $arm" >&2
   "$bin" "$root/scripts/vit_pretrain.lua" "${schedule[@]}" "--model=$model" "--epochs=$epochs" "--seed=$seed" \
-    "--train_subset=$train_subset" "--monitor_subset=$monitor_subset" --runs "$root/$dir" | tee "$root/$dir.log" >&2
+    "--train_subset=$train_subset" "--monitor_subset=$monitor_subset" "--search_steps=$search_steps" --runs "$root/$dir" | tee "$root/$dir.log" >&2
   dirs+=("$dir")
 done
 python3 studies/tabulate_vit_prog.py "$root" "${dirs[@]}" | tee "$root/table.md"
