@@ -92,4 +92,25 @@ final class SyntheticDataset: Dataset {
             "\(error)".contains("not an autoprog training checkpoint") && "\(error)".contains("autoprog.step")
         }
     }
+
+    /// A resumed run's training time continues from the checkpoint's, so the time a study
+    /// reports is the whole run's; a malformed value is named.
+    @Test func resumingKeepsTheTrainingTimeSoFar() throws {
+        let first = try makeTrainer(steps: 6)
+        try first.train()
+        var saved = first.checkpointState()
+        saved.metadata["autoprog.train_seconds"] = "1234.5"
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString).safetensors")
+        try SafeTensors.write(saved.tensors, metadata: saved.metadata, to: url)
+        let second = try makeTrainer(steps: 8)
+        try second.resume(from: url)
+        #expect(second.state.trainingSeconds == 1234.5)
+        try second.train()
+        #expect(second.state.step == 8 && second.state.trainingSeconds > 1234.5)
+        #expect(second.checkpointState().metadata["autoprog.train_seconds"].flatMap(Double.init) == second.state.trainingSeconds)
+
+        saved.metadata["autoprog.train_seconds"] = "soon"
+        try SafeTensors.write(saved.tensors, metadata: saved.metadata, to: url)
+        #expect { try makeTrainer(steps: 8).resume(from: url) } throws: { "\($0)".contains("autoprog.train_seconds") }
+    }
 }

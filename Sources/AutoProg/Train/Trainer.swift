@@ -143,6 +143,14 @@ public final class Trainer {
         if reader.metadata["autoprog.random"] != nil && random == nil {
             reader.problems.append("metadata \"autoprog.random\" is malformed")
         }
+        // The run's training time so far, so a resumed run reports the whole run's (older
+        // checkpoints lack it and count from 0).
+        var trainingSeconds = 0.0
+        if let text = reader.metadata["autoprog.train_seconds"] {
+            if let t = Double(text), t.isFinite, t >= 0 { trainingSeconds = t } else {
+                reader.problems.append("metadata \"autoprog.train_seconds\" = \"\(text)\" is not a time in seconds")
+            }
+        }
         guard reader.problems.isEmpty, let step, let epoch, let dataEpoch, let dataBatch, let random else {
             throw CheckpointError(path: url.path, "not an autoprog training checkpoint: "
                                   + reader.problems.joined(separator: "; "))
@@ -161,6 +169,7 @@ public final class Trainer {
         loader.position = DataLoader.Position(epoch: dataEpoch, batch: dataBatch)
         Random.restore(random)
         learningRateScale = metadata["autoprog.lr_scale"].flatMap(Float.init) ?? 1
+        state.trainingSeconds = trainingSeconds
         lastAppliedLearningRate = nil
         if let run {
             metrics = try MetricsLog(url: run.metricsURL, truncatingAfterStep: state.step)
@@ -449,6 +458,7 @@ public final class Trainer {
         saved.metadata["autoprog.data_epoch"] = String(loader.position.epoch)
         saved.metadata["autoprog.data_batch"] = String(loader.position.batch)
         saved.metadata["autoprog.lr_scale"] = "\(learningRateScale)"
+        saved.metadata["autoprog.train_seconds"] = "\(state.trainingSeconds)"
         saved.metadata["autoprog.random"] = Random.state.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             .joined(separator: ",")
         return saved
