@@ -36,13 +36,17 @@ print(("%s: %d parameters; %d training images, %d test images"):format(opts.mode
 -- "--manual=4x3,5x4,7x8": grid x depth per stage, equal shares of the steps; a weight after
 -- a colon changes a stage's share ("4x3,5x4,7x8:2": the last stage trains half the steps).
 local function manual_stages(spec)
+  local usage = "--manual needs stages like 4x3,5x4,7x8 (or 4x3,5x4,7x8:2)"
+  assert(spec ~= "", usage)
   local stages = {}
-  for grid, depth, weight in spec:gmatch("(%d+)x(%d+):?([%d.]*)") do
-    local fraction = weight == "" and 1 or tonumber(weight)
-    assert(fraction and fraction > 0, "--manual: '" .. weight .. "' is not a stage weight (a positive number after the colon, as in 7x8:2)")
+  for item in (spec .. ","):gmatch("([^,]*),") do
+    local grid, depth, weight = item:match("^%s*(%d+)x(%d+)(.-)%s*$")
+    assert(grid and (weight == "" or weight:sub(1, 1) == ":"),
+           ("--manual: '%s' is not a stage (grid x depth, as in 7x8); %s"):format(item, usage))
+    local fraction = weight == "" and 1 or tonumber(weight:sub(2))
+    assert(fraction and fraction > 0 and fraction < math.huge, "--manual: '" .. item .. "' has no valid weight (a positive number after the colon, as in 7x8:2)")
     stages[#stages + 1] = { grid = tonumber(grid), depth = tonumber(depth), fraction = fraction }
   end
-  assert(#stages > 0, "--manual needs stages like 4x3,5x4,7x8 (or 4x3,5x4,7x8:2)")
   return stages
 end
 

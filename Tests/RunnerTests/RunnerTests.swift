@@ -305,6 +305,22 @@ import Testing
         }
     }
 
+    /// Bad input: a --manual stage list with an item that is not a stage, or a weight that is
+    /// not a positive number, stops before training with the recipe's line and the item.
+    @Test(.enabled(if: Runner.haveFashionMNIST), arguments: [("4x3,bogus,7x6", "'bogus' is not a stage"),
+                                                             ("4x3,7x6:0", "'7x6:0' has no valid weight"),
+                                                             ("4x3,,7x6", "'' is not a stage")])
+    func badManualSchedulesAreNamed(spec: String, message: String) throws {
+        let r = try Runner()
+        let recipe = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/vit_pretrain.lua")
+        let result = try r.run([recipe.path, "--model=vit-nano", "--epochs=1", "--train_subset=64", "--eval_subset=64",
+                                "--schedule=manual", "--manual=\(spec)"])
+        #expect(result.status != 0, "\(result.stdout)")
+        #expect(result.stderr.contains("vit_pretrain.lua:") && result.stderr.contains(message), "\(result.stderr)")
+        #expect(!result.stdout.contains("top-1"), "\(result.stdout)")
+    }
+
     /// scripts/autoprog_one.lua (vit_pretrain.lua with --schedule=autoprog) end to end,
     /// then vit_pretrain.lua --replay of the schedule it recorded.
     @Test(.enabled(if: Runner.haveFashionMNIST)) func autoprogOneRecipeAndItsReplay() throws {
