@@ -39,7 +39,7 @@ local opts = ap.options{
   steps = 2000, batch = 64, lr = 4e-4, ema = 0.9999, seed = 0, subset = 0,
   lora_rank = 4, lora_alpha = 4,
   fid_every = 0, fid_per_class = 50, final_fid_per_class = 200, fid_steps = 50, fid_cfg = 1.5,
-  samples_per_class = 4, sample_cfg = 4.0,
+  samples_per_class = 4, sample_cfg = 4.0, sid_probe = false,
 }
 ap.manual_seed(opts.seed)
 
@@ -49,6 +49,7 @@ if not (progressive_methods[opts.method] or baseline_methods[opts.method]) then
   error(("unknown --method=%s (full, bitfit, difffit, lora, prog, autoprog-one, autoprog-zero)"):format(opts.method), 0)
 end
 local progressive = progressive_methods[opts.method]
+assert(not opts.sid_probe or (progressive and opts.sid), "--sid_probe needs a progressive method with --sid=true")
 
 local base_file = io.open(opts.base, "rb")
 if not base_file then
@@ -144,3 +145,16 @@ run:log{ event = "final", method = opts.method, sid = progressive and opts.sid o
          train_seconds = state.train_seconds, batch = opts.batch }
 print(("%s: FID %.2f, class accuracy %.1f%% (%d samples) after %d steps; %.0f s of training"):format(
   opts.method, fid, 100 * accuracy, opts.final_fid_per_class * #classes, run.step, state.train_seconds))
+
+-- --sid_probe: the final samples again (same seed, same noise) with each earlier stage's
+-- identifier in place of the last one's. FIDs equal to the final one mean the model ignores
+-- which stage it is told, so SID cannot change what it samples. Works on a finished run too:
+-- resume it (--resume=<run>, the run's own options) and only this evaluation runs.
+if opts.sid_probe then
+  for k = 1, opts.stages - 1 do
+    final:set_stage(k)
+    local probe_fid, probe_accuracy = evaluate(final, opts.final_fid_per_class, 1)
+    run:log{ event = "sid_probe", sid_stage = k, fid = probe_fid, class_accuracy = probe_accuracy }
+    print(("sampled with stage %d's identifier: FID %.2f, class accuracy %.1f%%"):format(k, probe_fid, 100 * probe_accuracy))
+  end
+end
