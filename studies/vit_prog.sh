@@ -22,7 +22,7 @@
 #   studies/vit_prog.sh --arms="original mogrow autoprog autoprog-0.4 autoprog-interpolation autoprog-norecycle supernet"
 #   studies/vit_prog.sh --epochs=5 --search_steps=80 --arms="original mogrow autoprog"
 #                                    # all 60k images seen 5 times: each search trains its supernet
-#                                    # 80 steps, not 2 epochs (which would be 40% of this run)
+#                                    # 80 steps, not 2 epochs (each would be 40% of this run)
 #
 # Needs a release build (swift build -c release). Runs go to studies/runs/ (not committed).
 set -euo pipefail
