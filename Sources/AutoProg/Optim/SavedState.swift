@@ -82,6 +82,17 @@ struct MetadataReader {
         return x
     }
 
+    /// The finite number under `key`, or nil when the key is absent (as in files written
+    /// before it existed); a value that is not one is a problem.
+    mutating func double(ifPresent key: String) -> Double? {
+        guard let s = metadata[key] else { return nil }
+        guard let x = Double(s), x.isFinite else {
+            problems.append("metadata \"\(key)\" = \"\(s)\" is not a finite number")
+            return nil
+        }
+        return x
+    }
+
     mutating func floats(_ key: String) -> [Float]? {
         guard let s = string(key) else { return nil }
         let parts = s.split(separator: ",").map { Float($0) }

@@ -145,12 +145,8 @@ public final class Trainer {
         }
         // The run's training time so far, so a resumed run reports the whole run's (older
         // checkpoints lack it and count from 0).
-        var trainingSeconds = 0.0
-        if let text = reader.metadata["autoprog.train_seconds"] {
-            if let t = Double(text), t.isFinite, t >= 0 { trainingSeconds = t } else {
-                reader.problems.append("metadata \"autoprog.train_seconds\" = \"\(text)\" is not a time in seconds")
-            }
-        }
+        let trainingSeconds = reader.double(ifPresent: "autoprog.train_seconds") ?? 0
+        if trainingSeconds < 0 { reader.problems.append("metadata \"autoprog.train_seconds\" is negative") }
         guard reader.problems.isEmpty, let step, let epoch, let dataEpoch, let dataBatch, let random else {
             throw CheckpointError(path: url.path, "not an autoprog training checkpoint: "
                                   + reader.problems.joined(separator: "; "))
