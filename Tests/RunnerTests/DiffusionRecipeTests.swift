@@ -6,13 +6,10 @@ import Testing
 /// DiT, periodic sample grids (PNG, notebook, TensorBoard), the EMA base model saved and
 /// loadable, FID and class accuracy of its samples logged.
 @Suite struct DiffusionRecipeTests {
-    static let scripts = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts")
-
     @Test(.enabled(if: Runner.haveFashionMNIST)) func ditPretrainTrainsSamplesAndSavesTheBaseModel() throws {
         let r = try Runner()
         let out = r.workDirectory.appendingPathComponent("base.safetensors")
-        let result = try r.run([Self.scripts.appendingPathComponent("dit_pretrain.lua").path, "--epochs=2", "--subset=128",
+        let result = try r.run([Runner.scripts.appendingPathComponent("dit_pretrain.lua").path, "--epochs=2", "--subset=128",
                                 "--batch=16", "--samples_per_class=1", "--sample_steps=5", "--fid_per_class=4",
                                 "--out=" + out.path])
         #expect(result.status == 0, "\(result.stderr)")

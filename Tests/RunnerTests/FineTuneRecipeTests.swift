@@ -6,11 +6,9 @@ import Testing
 /// scripts/dit_pretrain.lua, fine-tuned by AutoProg-Zero (voted stages in schedule.json,
 /// FID points along the run, the final FID) and by a baseline (LoRA); and its bad input.
 @Suite struct FineTuneRecipeTests {
-    static let scripts = DiffusionRecipeTests.scripts
-
     func makeBase(_ r: Runner) throws -> URL {
         let out = r.workDirectory.appendingPathComponent("base.safetensors")
-        let result = try r.run([Self.scripts.appendingPathComponent("dit_pretrain.lua").path, "--epochs=1", "--subset=64",
+        let result = try r.run([Runner.scripts.appendingPathComponent("dit_pretrain.lua").path, "--epochs=1", "--subset=64",
                                 "--batch=16", "--samples_per_class=1", "--sample_steps=2", "--fid_per_class=2",
                                 "--out=" + out.path])
         #expect(result.status == 0, "\(result.stderr)")
@@ -23,7 +21,7 @@ import Testing
     @Test(.enabled(if: Runner.haveFashionMNIST)) func autoProgZeroFineTunesTheBaseModel() throws {
         let r = try Runner()
         let base = try makeBase(r)
-        let script = Self.scripts.appendingPathComponent("dit_finetune.lua").path
+        let script = Runner.scripts.appendingPathComponent("dit_finetune.lua").path
         let result = try r.run([script, "--base=" + base.path, "--method=autoprog-zero"] + Self.quick)
         #expect(result.status == 0, "\(result.stderr)")
         let dir = try #require(result.runDirectory)
@@ -47,7 +45,7 @@ import Testing
 
     @Test(.enabled(if: Runner.haveFashionMNIST)) func badInputIsAClearError() throws {
         let r = try Runner()
-        let script = Self.scripts.appendingPathComponent("dit_finetune.lua").path
+        let script = Runner.scripts.appendingPathComponent("dit_finetune.lua").path
         let missing = try r.run([script, "--base=/nonexistent/base.safetensors", "--steps=2"])
         #expect(missing.status != 0 && missing.stderr.contains("no base model at /nonexistent/base.safetensors")
                 && missing.stderr.contains("dit_pretrain.lua"))

@@ -244,8 +244,7 @@ import Testing
     @Test(.enabled(if: Runner.haveFashionMNIST), arguments: ["autograd.lua", "manual_loop.lua", "mixup.lua"])
     func examplesRun(name: String) throws {
         let r = try Runner()
-        let examples = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/examples")
+        let examples = Runner.scripts.appendingPathComponent("examples")
         let result = try r.run([examples.appendingPathComponent(name).path])
         #expect(result.status == 0, "\(result.stderr)")
     }
@@ -289,8 +288,7 @@ import Testing
                       ["--schedule=supernet"]])
     func vitPretrainSchedules(arguments: [String]) throws {
         let r = try Runner()
-        let recipe = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/vit_pretrain.lua")
+        let recipe = Runner.scripts.appendingPathComponent("vit_pretrain.lua")
         let result = try r.run([recipe.path, "--model=vit-nano", "--epochs=1", "--train_subset=512", "--eval_subset=128",
                                 "--batch=32"] + arguments)
         #expect(result.status == 0, "\(result.stderr)")
@@ -312,8 +310,7 @@ import Testing
                                                              ("4x3,,7x6", "'' is not a stage")])
     func badManualSchedulesAreNamed(spec: String, message: String) throws {
         let r = try Runner()
-        let recipe = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/vit_pretrain.lua")
+        let recipe = Runner.scripts.appendingPathComponent("vit_pretrain.lua")
         let result = try r.run([recipe.path, "--model=vit-nano", "--epochs=1", "--train_subset=64", "--eval_subset=64",
                                 "--schedule=manual", "--manual=\(spec)"])
         #expect(result.status != 0, "\(result.stdout)")
@@ -325,8 +322,7 @@ import Testing
     /// then vit_pretrain.lua --replay of the schedule it recorded.
     @Test(.enabled(if: Runner.haveFashionMNIST)) func autoprogOneRecipeAndItsReplay() throws {
         let r = try Runner()
-        let scripts = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts")
+        let scripts = Runner.scripts
         let small = ["--model=vit-nano", "--epochs=1", "--train_subset=512", "--eval_subset=128", "--batch=32"]
         let searched = try r.run([scripts.appendingPathComponent("autoprog_one.lua").path, "--search_steps=1", "--search_images=64"] + small)
         #expect(searched.status == 0, "\(searched.stderr)")
@@ -345,8 +341,7 @@ import Testing
     /// the metrics load strictly, with its test accuracy in the metadata.
     @Test(.enabled(if: Runner.haveFashionMNIST)) func fidFeatureRecipe() throws {
         let r = try Runner()
-        let recipe = Runner.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/fid_features.lua")
+        let recipe = Runner.scripts.appendingPathComponent("fid_features.lua")
         let out = r.workDirectory.appendingPathComponent("features.safetensors")
         let result = try r.run([recipe.path, "--epochs=1", "--train_subset=256", "--eval_subset=128", "--batch=64",
                                 "--out=\(out.path)"])
