@@ -113,4 +113,22 @@ final class SyntheticDataset: Dataset {
         try SafeTensors.write(saved.tensors, metadata: saved.metadata, to: url)
         #expect { try makeTrainer(steps: 8).resume(from: url) } throws: { "\($0)".contains("autoprog.train_seconds") }
     }
+
+    @Test func aMalformedLearningRateScaleIsNamedNotReplaced() throws {
+        let first = try makeTrainer(steps: 4)
+        try first.train()
+        var saved = first.checkpointState()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        saved.metadata["autoprog.lr_scale"] = "0.5"
+        try SafeTensors.write(saved.tensors, metadata: saved.metadata, to: url)
+        let resumed = try makeTrainer(steps: 8)
+        try resumed.resume(from: url)
+        #expect(resumed.learningRateScale == 0.5)
+        for bad in ["half", "nan", "-1"] {
+            saved.metadata["autoprog.lr_scale"] = bad
+            try SafeTensors.write(saved.tensors, metadata: saved.metadata, to: url)
+            #expect { try makeTrainer(steps: 8).resume(from: url) } throws: { "\($0)".contains("autoprog.lr_scale") }
+        }
+    }
 }

@@ -147,6 +147,9 @@ public final class Trainer {
         // checkpoints lack it and count from 0).
         let trainingSeconds = reader.double(ifPresent: "autoprog.train_seconds") ?? 0
         if trainingSeconds < 0 { reader.problems.append("metadata \"autoprog.train_seconds\" is negative") }
+        // A learning rate set by hand (REPL) as a multiple of the schedule's; absent: none was.
+        let learningRateScale = reader.double(ifPresent: "autoprog.lr_scale") ?? 1
+        if learningRateScale < 0 { reader.problems.append("metadata \"autoprog.lr_scale\" is negative") }
         guard reader.problems.isEmpty, let step, let epoch, let dataEpoch, let dataBatch, let random else {
             throw CheckpointError(path: url.path, "not an autoprog training checkpoint: "
                                   + reader.problems.joined(separator: "; "))
@@ -164,7 +167,7 @@ public final class Trainer {
         state.epoch = epoch
         loader.position = DataLoader.Position(epoch: dataEpoch, batch: dataBatch)
         Random.restore(random)
-        learningRateScale = metadata["autoprog.lr_scale"].flatMap(Float.init) ?? 1
+        self.learningRateScale = Float(learningRateScale)
         state.trainingSeconds = trainingSeconds
         lastAppliedLearningRate = nil
         if let run {
