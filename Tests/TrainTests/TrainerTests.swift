@@ -93,25 +93,32 @@ final class SyntheticDataset: Dataset {
         }
     }
 
-    /// A resumed run's training time continues from the checkpoint's, so the time a study
+    /// A resumed run's training and wall time continue from the checkpoint's, so the time a study
     /// reports is the whole run's; a malformed value is named.
     @Test func resumingKeepsTheTrainingTimeSoFar() throws {
         let first = try makeTrainer(steps: 6)
         try first.train()
         var saved = first.checkpointState()
         saved.metadata["autoprog.train_seconds"] = "1234.5"
+        saved.metadata["autoprog.elapsed_seconds"] = "2000"
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString).safetensors")
         try SafeTensors.write(saved.tensors, metadata: saved.metadata, to: url)
         let second = try makeTrainer(steps: 8)
         try second.resume(from: url)
-        #expect(second.state.trainingSeconds == 1234.5)
+        #expect(second.state.trainingSeconds == 1234.5 && second.state.elapsedSeconds == 2000)
         try second.train()
-        #expect(second.state.step == 8 && second.state.trainingSeconds > 1234.5)
-        #expect(second.checkpointState().metadata["autoprog.train_seconds"].flatMap(Double.init) == second.state.trainingSeconds)
+        #expect(second.state.step == 8 && second.state.trainingSeconds > 1234.5 && second.state.elapsedSeconds > 2000)
+        let metadata = second.checkpointState().metadata
+        #expect(metadata["autoprog.train_seconds"].flatMap(Double.init) == second.state.trainingSeconds)
+        #expect(metadata["autoprog.elapsed_seconds"].flatMap(Double.init) == second.state.elapsedSeconds)
 
         saved.metadata["autoprog.train_seconds"] = "soon"
         try SafeTensors.write(saved.tensors, metadata: saved.metadata, to: url)
         #expect { try makeTrainer(steps: 8).resume(from: url) } throws: { "\($0)".contains("autoprog.train_seconds") }
+        saved.metadata["autoprog.train_seconds"] = "1234.5"
+        saved.metadata["autoprog.elapsed_seconds"] = "-3"
+        try SafeTensors.write(saved.tensors, metadata: saved.metadata, to: url)
+        #expect { try makeTrainer(steps: 8).resume(from: url) } throws: { "\($0)".contains("autoprog.elapsed_seconds") }
     }
 
     @Test func aMalformedLearningRateScaleIsNamedNotReplaced() throws {

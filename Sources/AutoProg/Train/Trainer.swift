@@ -143,10 +143,12 @@ public final class Trainer {
         if reader.metadata["autoprog.random"] != nil && random == nil {
             reader.problems.append("metadata \"autoprog.random\" is malformed")
         }
-        // The run's training time so far, so a resumed run reports the whole run's (older
-        // checkpoints lack it and count from 0).
+        // The run's training and wall time so far, so a resumed run reports the whole run's
+        // (older checkpoints lack them and count from 0).
         let trainingSeconds = reader.double(ifPresent: "autoprog.train_seconds") ?? 0
         if trainingSeconds < 0 { reader.problems.append("metadata \"autoprog.train_seconds\" is negative") }
+        let elapsedSeconds = reader.double(ifPresent: "autoprog.elapsed_seconds") ?? 0
+        if elapsedSeconds < 0 { reader.problems.append("metadata \"autoprog.elapsed_seconds\" is negative") }
         // A learning rate set by hand (REPL) as a multiple of the schedule's; absent: none was.
         let learningRateScale = reader.double(ifPresent: "autoprog.lr_scale") ?? 1
         if learningRateScale < 0 { reader.problems.append("metadata \"autoprog.lr_scale\" is negative") }
@@ -169,6 +171,7 @@ public final class Trainer {
         Random.restore(random)
         self.learningRateScale = Float(learningRateScale)
         state.trainingSeconds = trainingSeconds
+        state.elapsedSeconds = elapsedSeconds
         lastAppliedLearningRate = nil
         if let run {
             metrics = try MetricsLog(url: run.metricsURL, truncatingAfterStep: state.step)
@@ -183,7 +186,7 @@ public final class Trainer {
     public func train() throws -> TrainingState {
         try openOutputs()
         model.train()
-        let start = Date()
+        let start = Date(), elapsedBefore = state.elapsedSeconds
         var lastStageDescription = controller?.stageDescription
         var smoothedRate = 0.0
         while state.step < state.totalSteps {
@@ -255,7 +258,7 @@ public final class Trainer {
             let rate = Double(images) / max(seconds, 1e-9)
             smoothedRate = smoothedRate == 0 ? rate : 0.9 * smoothedRate + 0.1 * rate
             state.imagesPerSecond = smoothedRate
-            state.elapsedSeconds = Date().timeIntervalSince(start)
+            state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(start)
             try logStep(imagesPerSecond: rate)
             state.trainingSeconds += Date().timeIntervalSince(iterationStart) - evaluationSeconds
             try onStep?(state)
@@ -458,6 +461,7 @@ public final class Trainer {
         saved.metadata["autoprog.data_batch"] = String(loader.position.batch)
         saved.metadata["autoprog.lr_scale"] = "\(learningRateScale)"
         saved.metadata["autoprog.train_seconds"] = "\(state.trainingSeconds)"
+        saved.metadata["autoprog.elapsed_seconds"] = "\(state.elapsedSeconds)"
         saved.metadata["autoprog.random"] = Random.state.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             .joined(separator: ",")
         return saved

@@ -14,6 +14,8 @@ public struct TrainingState {
     public var stage: String?
     /// The last evaluation's metrics (e.g. "loss", "top1"), empty before the first.
     public var eval: OrderedDictionary<String, Double> = [:]
+    /// Wall time of the run so far, evaluation included (a resumed run counts its
+    /// earlier processes too).
     public var elapsedSeconds = 0.0
     /// Wall time of the steps themselves (growth included; evaluation and checkpoints
     /// not): what a progressive schedule saves, comparable across runs.
