@@ -16,6 +16,11 @@ def records(arm):
         return None
     return [json.loads(line) for line in runs[-1].read_text().splitlines() if line.strip()]
 
+def options(arm):
+    """The recipe options the arm's (last) run resolved, from its config.json ({} if none)."""
+    configs = sorted((root / arm).glob("*/config.json"))
+    return json.loads(configs[-1].read_text()).get("options", {}) if configs else {}
+
 def stage_step_ms(r, final, first, next_start):
     """Median step time (ms) of the steps logged after `first` up to the next stage's start,
     from their images per second and the run's batch (None when either is missing)."""
@@ -74,7 +79,12 @@ for arm, points in curves.items():
     ax.plot([t / 60 for t, _ in points], [f for _, f in points], marker="o", label=arm)
 ax.set_xlabel("training time (min)")
 ax.set_ylabel("FID (feature network, held-out target images)")
-ax.set_title("DiT fine-tuning on Fashion-MNIST classes 6-10")
+# The task as the runs resolved it (the arms share these options in a study).
+task = next((o for o in map(options, arms) if o), {})
+title = f"DiT fine-tuning on Fashion-MNIST classes {task.get('classes', '?')}"
+if task.get("subset"):
+    title += f", first {task['subset']:g} images"
+ax.set_title(title, fontsize=9)
 ax.legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(root / "fid_vs_runtime.png", dpi=120)
