@@ -82,12 +82,12 @@ struct MetadataReader {
         return x
     }
 
-    /// The finite number under `key`, or nil when the key is absent (as in files written
-    /// before it existed); a value that is not one is a problem.
-    mutating func double(ifPresent key: String) -> Double? {
+    /// The finite number ≥ 0 under `key`, or nil when the key is absent (as in files
+    /// written before it existed); a value that is not one is a problem.
+    mutating func nonNegativeDouble(ifPresent key: String) -> Double? {
         guard let s = metadata[key] else { return nil }
-        guard let x = Double(s), x.isFinite else {
-            problems.append("metadata \"\(key)\" = \"\(s)\" is not a finite number")
+        guard let x = Double(s), x.isFinite, x >= 0 else {
+            problems.append("metadata \"\(key)\" = \"\(s)\" is not a finite number ≥ 0")
             return nil
         }
         return x

@@ -145,13 +145,10 @@ public final class Trainer {
         }
         // The run's training and wall time so far, so a resumed run reports the whole run's
         // (older checkpoints lack them and count from 0).
-        let trainingSeconds = reader.double(ifPresent: "autoprog.train_seconds") ?? 0
-        if trainingSeconds < 0 { reader.problems.append("metadata \"autoprog.train_seconds\" is negative") }
-        let elapsedSeconds = reader.double(ifPresent: "autoprog.elapsed_seconds") ?? 0
-        if elapsedSeconds < 0 { reader.problems.append("metadata \"autoprog.elapsed_seconds\" is negative") }
+        let trainingSeconds = reader.nonNegativeDouble(ifPresent: "autoprog.train_seconds") ?? 0
+        let elapsedSeconds = reader.nonNegativeDouble(ifPresent: "autoprog.elapsed_seconds") ?? 0
         // A learning rate set by hand (REPL) as a multiple of the schedule's; absent: none was.
-        let learningRateScale = reader.double(ifPresent: "autoprog.lr_scale") ?? 1
-        if learningRateScale < 0 { reader.problems.append("metadata \"autoprog.lr_scale\" is negative") }
+        let learningRateScale = reader.nonNegativeDouble(ifPresent: "autoprog.lr_scale") ?? 1
         guard reader.problems.isEmpty, let step, let epoch, let dataEpoch, let dataBatch, let random else {
             throw CheckpointError(path: url.path, "not an autoprog training checkpoint: "
                                   + reader.problems.joined(separator: "; "))
