@@ -10,16 +10,22 @@ import json, pathlib, re, sys
 
 root, arms = pathlib.Path(sys.argv[1]), sys.argv[2:]
 
+def last_run(arm):
+    """The arm's newest run directory with metrics (None if it has none)."""
+    runs = sorted(p.parent for p in (root / arm).glob("*/metrics.jsonl"))
+    return runs[-1] if runs else None
+
 def records(arm):
-    runs = sorted((root / arm).glob("*/metrics.jsonl"))
-    if not runs:
+    run = last_run(arm)
+    if run is None:
         return None
-    return [json.loads(line) for line in runs[-1].read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
 
 def options(arm):
-    """The recipe options the arm's (last) run resolved, from its config.json ({} if none)."""
-    configs = sorted((root / arm).glob("*/config.json"))
-    return json.loads(configs[-1].read_text()).get("options", {}) if configs else {}
+    """The recipe options the arm's run resolved, from its config.json ({} if none)."""
+    run = last_run(arm)
+    config = run / "config.json" if run else None
+    return json.loads(config.read_text()).get("options", {}) if config and config.exists() else {}
 
 def stage_step_ms(r, final, first, next_start):
     """Median step time (ms) of the steps logged after `first` up to the next stage's start,
