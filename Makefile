@@ -3,7 +3,7 @@
 #   make test   installs what is missing and runs the whole test suite
 # Both install the Debian packages they need (apt-get; sudo when not root).
 
-DEBIAN_PACKAGES := libopenblas-dev liblua5.4-dev zlib1g-dev libpng-dev libedit-dev dataset-fashion-mnist
+DEBIAN_PACKAGES := libopenblas-dev liblua5.4-dev zlib1g-dev libpng-dev libedit-dev dataset-fashion-mnist ruby-gemojione
 SWIFT_RELEASE := swift build -c release
 # Numeric tests are 10-100x slower unoptimised: the suite runs optimised, serially
 # (the engine's RNG and grad mode are process-wide).

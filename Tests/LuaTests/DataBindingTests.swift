@@ -37,6 +37,31 @@ import Testing
         #expect(test == "Dataset FashionMNIST(test) 10000 images 1x28x28, 10 classes")
     }
 
+    /// The installed ruby-gemojione (`make test` installs it), by category name.
+    @Test func emojiKeepsTheNamedCategoriesInTheirOrder() throws {
+        let h = LuaHarness()
+        try h.run("""
+            local all = ap.data.emoji{size = 16}
+            assert(tostring(all) == 'Dataset Emoji 1788 images 3x16x16, 8 classes', tostring(all))
+            local d = ap.data.emoji{categories = {'food', 'nature'}, size = 8, channels = 1, subset = 200}
+            assert(#d == 200, #d)
+            assert(tostring(d):find('Emoji classes food,nature', 1, true), tostring(d))
+            local classes = d:classes()
+            assert(#classes == 2 and classes[1] == 'food' and classes[2] == 'nature')
+            local x, y = d:batch{1, 200}
+            local s = x:size()
+            assert(s[1] == 2 and s[2] == 1 and s[3] == 8 and s[4] == 8)
+            for _, label in ipairs(y) do assert(label == 1 or label == 2) end
+            assert(#ap.data.emoji{categories = 'flags'} == 257)
+            """)
+        let unknown = try #require(LuaHarness().error("local d = ap.data.emoji{categories = {'food', 'animals'}}"))
+        #expect(unknown.message.contains(#"unknown category "animals" (one of people, nature"#))
+        let option = try #require(LuaHarness().error("local d = ap.data.emoji{category = 'food'}"))
+        #expect(option.message.contains("category"))
+        let missing = try #require(LuaHarness().error("local d = ap.data.emoji{directory = '/nonexistent/gem'}"))
+        #expect(missing.message.contains("/nonexistent/gem/config/index.json: not found; ruby-gemojione is not installed"))
+    }
+
     @Test func missingFashionMNISTReportsTheEngineError() throws {
         let directory = "/nonexistent/autoprog-fashion-mnist"
         var engine = ""

@@ -2,25 +2,23 @@ import Foundation
 
 /// Images in one sub-folder per class (`torchvision.datasets.ImageFolder`): the sorted
 /// sub-folder names are the classes, and each class's PNG files (sorted by name) are its
-/// examples. Each image is decoded when loaded, converted to `channels` (gray ↔ RGB,
-/// alpha composited onto `background`, see `PNG.read`) and resized bilinearly to
-/// imageSize × imageSize (`transforms.Resize((s, s))` without antialiasing).
+/// examples. Each image is decoded when loaded, converted to `channels` and resized to
+/// imageSize × imageSize (`PNGImageDecoder`).
 ///
 /// Decoding on demand keeps memory flat for large folders; the prefetching `DataLoader`
 /// hides the cost behind training.
 public final class ImageFolder: Dataset {
     public let directory: URL
-    public let imageSize: Int
-    public let channels: Int
-    public let background: Float
+    public var imageSize: Int { decoder.imageSize }
+    public var channels: Int { decoder.channels }
+    public var background: Float { decoder.background }
     public let classNames: [String]
     /// Every example's file and class, class by class.
     public let samples: [(url: URL, label: Int)]
+    private let decoder: PNGImageDecoder
 
     public init(directory: URL, imageSize: Int, channels: Int = 3, background: Float = 1) throws {
-        guard imageSize > 0, (1...4).contains(channels) else {
-            throw DatasetError(path: directory.path, "imageSize \(imageSize) must be positive and channels \(channels) in 1...4")
-        }
+        decoder = try PNGImageDecoder(imageSize: imageSize, channels: channels, background: background, source: directory.path)
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -44,26 +42,18 @@ public final class ImageFolder: Dataset {
             throw DatasetError(path: directory.path, "no PNG images in class sub-folders (expected <class>/<image>.png)")
         }
         self.directory = directory
-        self.imageSize = imageSize
-        self.channels = channels
-        self.background = background
         self.classNames = classes
         self.samples = samples
     }
 
     public var count: Int { samples.count }
-    public var imageShape: [Int] { [channels, imageSize, imageSize] }
+    public var imageShape: [Int] { decoder.imageShape }
 
     public func load(_ indices: [Int], into images: UnsafeMutablePointer<Float>) throws -> [Int] {
         try checkIndices(indices, name: directory.path)
-        let size = channels * imageSize * imageSize
+        let size = imageShape.reduce(1, *)
         for (k, i) in indices.enumerated() {
-            let url = samples[i].url
-            let image = try PNG.read(url, channels: channels, background: background)
-            let (h, w) = (image.shape[1], image.shape[2])
-            let sized = h == imageSize && w == imageSize ? image
-                : try resize(image.reshaped([1, channels, h, w]), height: imageSize, width: imageSize, mode: .bilinear)
-            sized.contiguous().copyStrided(into: images + k * size)
+            try decoder.decode(samples[i].url, into: images + k * size)
         }
         return indices.map { samples[$0].label }
     }

@@ -25,7 +25,7 @@ extension LuaState {
         defineType(DatasetBox.self, methods: datasetMethods, metamethods: datasetMetamethods,
                    tostring: LuaState.describeDataset)
         pushSubtable(of: ap, "data")
-        documentation["ap.data"] = "Datasets: ap.data.fashion_mnist{...}, ap.data.image_folder{...} (1-based indices and labels)."
+        documentation["ap.data"] = "Datasets: ap.data.fashion_mnist{...}, ap.data.emoji{...}, ap.data.image_folder{...} (1-based indices and labels)."
         register(datasetConstructors, in: -1, path: "ap.data")
         lua_settop(L, -2)
     }
@@ -44,23 +44,38 @@ extension LuaState {
                 guard let split = FashionMNIST.Split(rawValue: splitName) else {
                     throw LuaBindingError("\(context): split must be \"train\" or \"test\", got \"\(splitName)\"")
                 }
-                let subset = try o.integer("subset") ?? 0
-                guard subset >= 0 else { throw LuaBindingError("\(context): subset must be ≥ 0 (0 = all), got \(subset)") }
                 let directory = try o.string("directory").map { URL(fileURLWithPath: $0, isDirectory: true) }
                     ?? FashionMNIST.defaultDirectory
                 // Engine errors (a missing package, a corrupt file) surface as they are.
-                var full: Dataset = try FashionMNIST(split: split, directory: directory)
-                var name = "FashionMNIST(\(split.rawValue))"
-                if let classes = try o.numbers("classes") {
+                let full = try FashionMNIST(split: split, directory: directory)
+                var classes: [Int]?
+                if let numbers = try o.numbers("classes") {
                     let n = full.classNames.count
-                    guard classes.allSatisfy({ $0 == $0.rounded() && $0 >= 1 && $0 <= Double(n) }) else {
-                        throw LuaBindingError("\(context): classes must be class numbers in 1..\(n), got \(classes)")
+                    guard numbers.allSatisfy({ $0 == $0.rounded() && $0 >= 1 && $0 <= Double(n) }) else {
+                        throw LuaBindingError("\(context): classes must be class numbers in 1..\(n), got \(numbers)")
                     }
-                    full = try ClassSubset(full, classes: classes.map { Int($0) - 1 })
-                    name += " classes \(classes.map { String(Int($0)) }.joined(separator: ","))"
+                    classes = numbers.map { Int($0) - 1 }
                 }
-                let dataset: Dataset = subset == 0 || subset >= full.count ? full : DatasetSubset(full, first: subset)
-                call.push(object: DatasetBox(dataset, name: name))
+                call.push(object: try LuaState.restrict(full, classes: classes, subset: try o.integer("subset") ?? 0,
+                                                        name: "FashionMNIST(\(split.rawValue))", context: context))
+                return 1
+            },
+            LuaBinding("emoji", "ap.data.emoji{categories=, size=64, channels=3, background=1, subset=0, directory=}: the 1,788 named colour emoji of Debian's ruby-gemojione (Emoji One 3, 64×64), [channels, size, size] in [0, 1], alpha composited onto background; classes are the categories \(Gemojione.categories.joined(separator: ", ")); categories = {\"nature\", \"food\"} keeps those, relabelled 1..k in that order; subset = N keeps the first N (0 = all); directory defaults to the installed gem or $AUTOPROG_GEMOJIONE.") { call in
+                let context = "ap.data.emoji"
+                let o = try LuaOptions(call, 1, valid: ["categories", "size", "channels", "background", "subset", "directory"],
+                                       context: context)
+                let directory = try o.string("directory").map { URL(fileURLWithPath: $0, isDirectory: true) }
+                    ?? Gemojione.defaultDirectory
+                let full = try Gemojione(directory: directory, imageSize: try o.integer("size") ?? 64,
+                                         channels: try o.integer("channels") ?? 3, background: try o.float("background") ?? 1)
+                let classes = try o.strings("categories")?.map { name in
+                    guard let k = Gemojione.categories.firstIndex(of: name) else {
+                        throw LuaBindingError("\(context): unknown category \"\(name)\" (one of \(Gemojione.categories.joined(separator: ", ")))")
+                    }
+                    return k
+                }
+                call.push(object: try LuaState.restrict(full, classes: classes, subset: try o.integer("subset") ?? 0,
+                                                        name: "Emoji", context: context))
                 return 1
             },
             LuaBinding("image_folder", "ap.data.image_folder{dir=, size=, channels=3, background=1}: PNGs in one sub-folder per class (torchvision ImageFolder; sorted folder names are the classes), resized to size×size, alpha composited onto background.") { call in
@@ -75,6 +90,20 @@ extension LuaState {
                 return 1
             },
         ]
+    }
+
+    /// `full` with only `classes` (0-based, relabelled 0..<k in that order; nil = all), then
+    /// only its first `subset` examples (0 = all): the shared tail of the constructors.
+    private static func restrict(_ full: Dataset, classes: [Int]?, subset: Int, name: String,
+                                 context: String) throws -> DatasetBox {
+        guard subset >= 0 else { throw LuaBindingError("\(context): subset must be ≥ 0 (0 = all), got \(subset)") }
+        var dataset = full, name = name
+        if let classes {
+            dataset = try ClassSubset(full, classes: classes)
+            name += " classes \(classes.map { full.classNames[$0] }.joined(separator: ","))"
+        }
+        if subset > 0, subset < dataset.count { dataset = DatasetSubset(dataset, first: subset) }
+        return DatasetBox(dataset, name: name)
     }
 
     /// 0-based dataset indices from the table of 1-based indices at `i`, each checked.

@@ -87,6 +87,20 @@ struct LuaOptions {
         }
     }
 
+    /// A list of strings (`categories = {"food", "nature"}`), or one string as a list of one.
+    func strings(_ key: String) throws -> [String]? {
+        try with(key) { type in
+            if type == LUA_TSTRING { return [String(cString: lua_tolstring(call.L, -1, nil))] }
+            guard type == LUA_TTABLE else { throw bad(key, "a list of strings") }
+            var out: [String] = []
+            try call.forEachElement(ofTable: -1) { _ in
+                guard lua_type(call.L, -1) == LUA_TSTRING else { throw bad(key, "a list of strings") }
+                out.append(String(cString: lua_tolstring(call.L, -1, nil)))
+            }
+            return out
+        }
+    }
+
     /// Runs `body` with the value of `key` on top of the stack (index -1), if present.
     func value<R>(_ key: String, _ body: (Int32) throws -> R) throws -> R? {
         try with(key) { type in try body(type) }
