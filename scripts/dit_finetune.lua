@@ -7,6 +7,13 @@
 --   autoprog-run scripts/dit_finetune.lua --method=lora --lora_rank=8
 --   autoprog-run scripts/dit_finetune.lua --method=autoprog-zero --sid=false --order=output-first
 --   autoprog-run scripts/dit_finetune.lua --steps=20 --fid_per_class=8 --final_fid_per_class=16   (quick)
+--   autoprog-run scripts/dit_finetune.lua --data=emoji --image=32 --method=full
+--
+-- --data=emoji: the colour emoji of ruby-gemojione (ap.data.emoji), fine-tuned from the base
+-- that `dit_pretrain.lua --data=emoji --image=N` made on the source categories (people,
+-- symbols, flags, objects) to the target ones (nature, food, activity, travel); FID and class
+-- accuracy with the emoji feature network, against the target images themselves (they have
+-- no test split).
 --
 -- Methods: full, bitfit, difffit, lora (the usual fine-tuning baselines: all weights; biases;
 -- biases + scale factors; low-rank adapters; each with the class embedding, as the target's
@@ -15,7 +22,7 @@
 -- candidates as a supernet), autoprog-zero (chosen zero-shot by the rank vote of step time,
 -- NTK condition number and ZiCo). The progressive ones condition on a unique stage
 -- identifier (--sid), unfreeze blocks in --order and train the stages at resolutions
--- linspace(--space, 1, --stages) of 28 px: 16, 20, 24, 28 px at the default 0.5, whose
+-- linspace(--space, 1, --stages) of the full size, for 28 px: 16, 20, 24, 28 px at the default 0.5, whose
 -- smallest stage is a 4×4 patch grid like the paper's (¼ of DiT-XL/2's 32×32 latent at
 -- patch 2). The paper's ratio 0.25 would shrink our 28 px, patch-4 images to a 2×2 grid,
 -- which taught the model little it kept at 28 px (AutoProg-Zero at lr 1e-4: FID 12.07
@@ -34,7 +41,7 @@
 -- %% Setup
 local ap = require "autoprog"
 local opts = ap.options{
-  base = "models/dit-s4-fmnist-source-v1.safetensors", classes = "6,7,8,9,10",
+  data = "fashion-mnist", image = 32, base = "", classes = "", features = "",
   method = "autoprog-zero", sid = true, order = "interleaved", stages = 4, space = 0.5, search_steps = 0, shift = false,
   steps = 2000, batch = 64, lr = 4e-4, ema = 0.9999, seed = 0, subset = 0,
   lora_rank = 4, lora_alpha = 4,
@@ -51,27 +58,51 @@ end
 local progressive = progressive_methods[opts.method]
 assert(not opts.sid_probe or (progressive and opts.sid), "--sid_probe needs a progressive method with --sid=true")
 
-local base_file = io.open(opts.base, "rb")
+local emoji = opts.data == "emoji"
+if not (emoji or opts.data == "fashion-mnist") then error(("unknown --data=%s (fashion-mnist or emoji)"):format(opts.data), 0) end
+local base_path = opts.base ~= "" and opts.base
+  or (emoji and ("models/dit-s4-emoji%d-source.safetensors"):format(opts.image) or "models/dit-s4-fmnist-source-v1.safetensors")
+local base_file = io.open(base_path, "rb")
 if not base_file then
   error(("no base model at %s: it is made by a recipe, not downloaded —\n"
-         .. "  autoprog-run scripts/dit_pretrain.lua     (writes %s; see README for the time it takes)\n"
-         .. "or give another one with --base=PATH"):format(opts.base, opts.base), 0)
+         .. "  autoprog-run scripts/dit_pretrain.lua%s     (writes %s; see README for the time it takes)\n"
+         .. "or give another one with --base=PATH"):format(base_path, emoji and (" --data=emoji --image=" .. opts.image) or "",
+                                                           base_path), 0)
 end
 base_file:close()
-local base, meta = ap.load(opts.base)
+local base, meta = ap.load(base_path)
+if (meta.data or "fashion-mnist") ~= opts.data then
+  error(("the base model %s was trained on %s, not --data=%s"):format(base_path, meta.data or "fashion-mnist", opts.data), 0)
+end
+local image, channels = tonumber(meta.image or 28), tonumber(meta.channels or 1)
 
-local classes = {}
-for c in opts.classes:gmatch("%d+") do classes[#classes + 1] = tonumber(c) end
-assert(#classes > 0, "--classes needs 1-based Fashion-MNIST classes like 6,7,8,9,10")
-assert(tonumber(meta.image or 28) == 28, "the base model is for " .. tostring(meta.image) .. "px images, this recipe for 28px")
-
-local train = ap.data.fashion_mnist{ split = "train", classes = classes, subset = opts.subset }
-local held_out = ap.data.fashion_mnist{ split = "test", classes = classes }
+-- The target classes (Fashion-MNIST numbers or emoji category names), their training
+-- images and the reference images FID compares with.
+local class_list = opts.classes ~= "" and opts.classes or (emoji and "nature,food,activity,travel" or "6,7,8,9,10")
+local classes, train, held_out, features = {}, nil, nil, nil
+if emoji then
+  for c in class_list:gmatch("[^,]+") do classes[#classes + 1] = c end
+  train = ap.data.emoji{ categories = classes, size = image, subset = opts.subset }
+  held_out = ap.data.emoji{ categories = classes, size = image }
+  features = ("models/fid-emoji%d-v1.safetensors"):format(image)
+else
+  for c in class_list:gmatch("%d+") do classes[#classes + 1] = tonumber(c) end
+  assert(#classes > 0, "--classes needs 1-based Fashion-MNIST classes like 6,7,8,9,10")
+  train = ap.data.fashion_mnist{ split = "train", classes = classes, subset = opts.subset }
+  held_out = ap.data.fashion_mnist{ split = "test", classes = classes }
+end
+if opts.features ~= "" then features = opts.features end
+-- The base model's class rows are re-used for the target classes, so the counts must match.
+local base_classes = base["y_embedder.embedding_table.weight"]:size()[1] - 1
+if base_classes ~= #classes then
+  error(("the base model %s has %d classes and --classes=%s names %d: give as many target classes as it has"):format(
+    base_path, base_classes, class_list, #classes), 0)
+end
 -- The base model's class rows are re-used for the target classes (same count, new meaning).
 -- The base weights load strictly into a plain DiT; the SID table and the methods' extra
 -- parameters (DiffFit's scales, LoRA's adapters) are added after, at their neutral start.
 local function make_model()
-  local m = ap.models.dit{ preset = meta.model or "dit-s4", image = 28, channels = 1, classes = #classes,
+  local m = ap.models.dit{ preset = meta.model or "dit-s4", image = image, channels = channels, classes = #classes,
                            learn_sigma = meta.learn_sigma ~= "false" }
   m:load_state_dict(base)
   if progressive and opts.sid then m:enable_sid(opts.stages) end
@@ -83,11 +114,11 @@ local function make_model()
   return m
 end
 local model = make_model()
--- --shift: the schedule is for 28 px; a smaller stage's images train with the SNR scaled by
--- (28/side)², as an area-averaged noisy image is that much less noisy (simple diffusion).
-local diffusion = ap.diffusion{ schedule = meta.schedule or "linear", steps = 1000, schedule_size = opts.shift and 28 or nil }
+-- --shift: the schedule is for the full size; a smaller stage's images train with the SNR
+-- scaled by (full/side)², as an area-averaged noisy image is that much less noisy (simple diffusion).
+local diffusion = ap.diffusion{ schedule = meta.schedule or "linear", steps = 1000, schedule_size = opts.shift and image or nil }
 print(("%s from %s: %d parameters, %d learnable (%s); %d training images of classes %s"):format(
-  meta.model or "dit-s4", opts.base, model:num_parameters(), model:num_parameters(true), opts.method, #train, opts.classes))
+  meta.model or "dit-s4", base_path, model:num_parameters(), model:num_parameters(true), opts.method, #train, class_list))
 
 local function labels(per_class)
   local ys = {}
@@ -97,14 +128,17 @@ local function labels(per_class)
   return ys
 end
 
--- FID and class accuracy of `per_class` samples per class against the held-out images.
+-- FID and class accuracy of `per_class` samples per class against the held-out images;
+-- the feature network knows all the data's classes, and calls ours feature_classes.
+local feature_classes = train:base_classes()
 local function evaluate(m, per_class, seed)
   local ys = labels(per_class)
   local fake = diffusion:to_unit(diffusion:sample{ model = m, classes = ys, steps = opts.fid_steps, cfg = opts.fid_cfg,
                                                    seed = seed })
   local original = {}
-  for i, y in ipairs(ys) do original[i] = classes[y] end
-  return ap.metrics.fid{ real = held_out, fake = fake }, ap.metrics.class_accuracy{ images = fake, classes = original }
+  for i, y in ipairs(ys) do original[i] = feature_classes[y] end
+  return ap.metrics.fid{ real = held_out, fake = fake, features = features },
+         ap.metrics.class_accuracy{ images = fake, classes = original, features = features }
 end
 
 -- %% Fine-tune
@@ -140,7 +174,7 @@ final:load_state_dict(run:ema_state_dict())   -- a new SID table starts at the f
 local fid, accuracy = evaluate(final, opts.final_fid_per_class, 1)
 for _, point in ipairs(curve) do run:log{ event = "fid_eval", eval_step = point.step, eval_train_seconds = point.train_seconds,
                                            fid = point.fid, class_accuracy = point.class_accuracy } end
-run:log{ event = "final", method = opts.method, sid = progressive and opts.sid or false, order = opts.order,
+run:log{ event = "final", data = opts.data, classes = class_list, method = opts.method, sid = progressive and opts.sid or false, order = opts.order,
          fid = fid, class_accuracy = accuracy, fid_samples = opts.final_fid_per_class * #classes,
          train_seconds = state.train_seconds, batch = opts.batch }
 print(("%s: FID %.2f, class accuracy %.1f%% (%d samples) after %d steps; %.0f s of training"):format(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Study of DiT fine-tuning (AutoProg §4, Tables 6/12), a benchmark, not a test: the base DiT
-# (scripts/dit_pretrain.lua, source classes 1-5) fine-tuned on the target classes 6-10 by
+# (scripts/dit_pretrain.lua, source classes 1-5) fine-tuned on the target classes 6-10 (or,
+# with --data=emoji and an emoji --base, the target emoji categories) by
 # every method for the same number of steps. Arms:
 #   full bitfit difffit lora                   the baselines
 #   prog autoprog-one autoprog-zero            progressive (SID on, interleaved unfreezing)

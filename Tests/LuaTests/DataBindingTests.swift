@@ -52,6 +52,10 @@ import Testing
             local s = x:size()
             assert(s[1] == 2 and s[2] == 1 and s[3] == 8 and s[4] == 8)
             for _, label in ipairs(y) do assert(label == 1 or label == 2) end
+            -- what a classifier of all 8 categories calls them, through the subset too
+            local base = d:base_classes()
+            assert(#base == 2 and base[1] == 3 and base[2] == 2, table.concat(base, ','))
+            assert(#all:base_classes() == 8 and all:base_classes()[8] == 8)
             assert(#ap.data.emoji{categories = 'flags'} == 257)
             """)
         let unknown = try #require(LuaHarness().error("local d = ap.data.emoji{categories = {'food', 'animals'}}"))

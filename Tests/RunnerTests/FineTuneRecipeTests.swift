@@ -43,6 +43,47 @@ import Testing
         #expect(lora.stdout.contains("lora: FID"))
     }
 
+    /// The emoji path of all three recipes: a feature network and a base model on the
+    /// source categories at 16 px, fine-tuned by Prog on the target categories.
+    @Test func emojiBaseFineTunesOnTheTargetCategories() throws {
+        let r = try Runner()
+        let script = { (name: String) in Runner.scripts.appendingPathComponent(name).path }
+        let features = r.workDirectory.appendingPathComponent("features.safetensors")
+        let trained = try r.run([script("fid_features.lua"), "--data=emoji", "--image=16", "--epochs=1",
+                                 "--train_subset=64", "--eval_subset=16", "--batch=32", "--out=" + features.path])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let base = r.workDirectory.appendingPathComponent("emoji-base.safetensors")
+        let pretrained = try r.run([script("dit_pretrain.lua"), "--data=emoji", "--image=16", "--epochs=1", "--subset=32",
+                                    "--batch=16", "--samples_per_class=1", "--sample_steps=2", "--fid_per_class=2",
+                                    "--features=" + features.path, "--out=" + base.path])
+        #expect(pretrained.status == 0, "\(pretrained.stderr)")
+        let (tensors, metadata) = try SafeTensors.read(base)
+        #expect(metadata["data"] == "emoji" && metadata["classes"] == "people,symbols,flags,objects")
+        #expect(metadata["image"] == "16" && metadata["channels"] == "3")
+        #expect(tensors["x_embedder.proj.weight"]?.shape == [192, 3, 4, 4])
+
+        let result = try r.run([script("dit_finetune.lua"), "--data=emoji", "--base=" + base.path, "--features=" + features.path,
+                                "--method=prog"] + Self.quick)
+        #expect(result.status == 0, "\(result.stderr)")
+        let dir = try #require(result.runDirectory)
+        let lines = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        let final = try #require(lines.last { $0["event"]?.stringValue == "final" })
+        #expect(final["data"]?.stringValue == "emoji" && final["classes"]?.stringValue == "nature,food,activity,travel")
+        #expect((final["fid"]?.doubleValue ?? -1) > 0)
+        let record = try FineTuneRecord(json: try JSONValue.parse(String(contentsOf: dir.appendingPathComponent("schedule.json"),
+                                                                          encoding: .utf8)), source: "schedule.json")
+        #expect(record.resolutions.last == 16 && record.resolutions.first == 8)
+
+        // A base made on other data is named, not fine-tuned.
+        let mismatch = try r.run([script("dit_finetune.lua"), "--data=fashion-mnist", "--base=" + base.path, "--steps=2"])
+        #expect(mismatch.status != 0 && mismatch.stderr.contains("was trained on emoji, not --data=fashion-mnist"))
+        let count = try r.run([script("dit_finetune.lua"), "--data=emoji", "--base=" + base.path, "--classes=food,travel"])
+        #expect(count.status != 0 && count.stderr.contains("has 4 classes and --classes=food,travel names 2"))
+        let unknown = try r.run([script("dit_finetune.lua"), "--data=cifar", "--steps=2"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown --data=cifar"))
+    }
+
     @Test(.enabled(if: Runner.haveFashionMNIST)) func badInputIsAClearError() throws {
         let r = try Runner()
         let script = Runner.scripts.appendingPathComponent("dit_finetune.lua").path
