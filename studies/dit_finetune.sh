@@ -29,12 +29,8 @@ done
 bin=${AUTOPROG_RUN:-$(swift build -c release --show-bin-path)/autoprog-run}
 [ -x "$bin" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 [ -f "$base" ] || { echo "no base model at $base: autoprog-run scripts/dit_pretrain.lua makes it" >&2; exit 1; }
-root=studies/runs/dit_finetune-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$root"
-# The recipes run from a copy, as the binary does (AUTOPROG_RUN): editing scripts/ during a
-# long study changes nothing, and the copy stays beside the runs it made.
-cp -r scripts "$root/scripts"
-echo "study in $root: $steps steps, seed=$seed, base $base, $(git describe --always --dirty)" >&2
+. studies/study_start.sh
+start_study dit_finetune "$steps steps, seed=$seed, base $base"
 for arm in $arms; do
   method=${arm%+shift} shift_args=()
   [ "$method" = "$arm" ] || shift_args=(--shift=true)

@@ -40,12 +40,8 @@ done
 # AUTOPROG_RUN: a copy of the binary, so rebuilding during a long study changes nothing.
 bin=${AUTOPROG_RUN:-$(swift build -c release --show-bin-path)/autoprog-run}
 [ -x "$bin" ] || { echo "build first: swift build -c release" >&2; exit 1; }
-root=studies/runs/vit_prog-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$root"
-# The recipes run from a copy, as the binary does (AUTOPROG_RUN): editing scripts/ during a
-# long study changes nothing, and the copy stays beside the runs it made.
-cp -r scripts "$root/scripts"
-echo "study in $root: $model, $epochs epochs, train_subset=$train_subset, search_steps=$search_steps, seed=$seed, $(git describe --always --dirty)" >&2
+. studies/study_start.sh
+start_study vit_prog "$model, $epochs epochs, train_subset=$train_subset, search_steps=$search_steps, seed=$seed"
 dirs=()
 for arm in $arms; do
   dir=$arm

@@ -56,6 +56,22 @@ import Testing
         #expect(wrong.overall < 0.2)
     }
 
+    /// The versioned emoji network (models/fid-emoji32-v1) judges the target categories, a
+    /// class selection of the 8, by mapping their labels back to its classes.
+    @Test func aClassSelectionIsJudgedByAClassifierOfAllItsClasses() throws {
+        let net = try FeatureNetwork.load(Self.repository.appendingPathComponent("models/fid-emoji32-v1.safetensors"))
+        let target = try ClassSubset(try Gemojione(imageSize: 32), classes: [1, 2, 3, 4])
+        let subset = DatasetSubset(target, first: 100)
+        #expect(subset.fullDatasetClasses.classes == [1, 2, 3, 4] && subset.fullDatasetClasses.count == 8)
+        let accuracy = try classConditionalAccuracy(dataset: subset, classifier: net)
+        let batch = try subset.batch(Array(0..<100))
+        let direct = try classConditionalAccuracy(images: batch.images, labels: batch.labels.map { $0 + 1 }, classifier: net)
+        #expect(accuracy == direct && accuracy.overall > 0.5 && accuracy.counts.reduce(0, +) == 100)
+        let four = try FeatureNetwork(.init(channels: 3, widths: [16, 32, 64, 128, 128], classes: 4))
+        #expect(Self.message { _ = try classConditionalAccuracy(dataset: subset, classifier: four) }
+            .contains("classes are from a dataset of 8 classes, the classifier has 4"))
+    }
+
     @Test(.enabled(if: haveFashionMNIST, "Fashion-MNIST (dataset-fashion-mnist) is not installed"))
     func realHalvesAreCloserThanRealAndNoise() throws {
         let net = try FeatureNetwork.load(Self.checkpoint)

@@ -38,6 +38,19 @@ public final class ClassSubset: LabelledDataset {
     }
 }
 
+extension Dataset {
+    /// The dataset this one chose its classes from (through `DatasetSubset`s of a
+    /// `ClassSubset`; itself otherwise) and each of this one's labels as a class of it: what a
+    /// classifier of all that dataset's classes calls them (Fashion-MNIST classes 5–9 are
+    /// labels 0–4 here, `classes` [5, 6, 7, 8, 9] of 10).
+    public var fullDatasetClasses: (classes: [Int], count: Int) {
+        var dataset: Dataset = self
+        while let subset = dataset as? DatasetSubset { dataset = subset.base }
+        guard let selection = dataset as? ClassSubset else { return (Array(dataset.classNames.indices), dataset.classNames.count) }
+        return (selection.classes, selection.base.fullDatasetClasses.count)
+    }
+}
+
 /// A dataset whose labels are known without decoding its images.
 public protocol LabelledDataset: Dataset {
     var labels: [Int] { get }

@@ -40,19 +40,22 @@ public func classConditionalAccuracy(images: Tensor, labels: [Int], classifier: 
 }
 
 /// The classifier's accuracy on a labelled dataset (its own labels as the intended
-/// classes), read batch by batch: the real-data reference for generated samples.
+/// classes), read batch by batch: the real-data reference for generated samples. A dataset
+/// of some classes of another (`ClassSubset`) is judged by a classifier of all of them.
 public func classConditionalAccuracy(dataset: Dataset, classifier: FeatureNetwork,
                                      batchSize: Int = 250) throws -> ClassConditionalAccuracy {
     let classes = classifier.configuration.classes
-    guard dataset.classNames.count == classes else {
-        throw MetricsError("classConditionalAccuracy", "the dataset has \(dataset.classNames.count) classes, the classifier \(classes)")
+    let full = dataset.fullDatasetClasses
+    guard full.count == classes else {
+        throw MetricsError("classConditionalAccuracy", "the dataset's classes are \(full.count == dataset.classNames.count ? "" : "from ")"
+            + "a dataset of \(full.count) classes, the classifier has \(classes)")
     }
     guard batchSize >= 1 else { throw MetricsError("classConditionalAccuracy", "batch size must be ≥ 1, got \(batchSize)") }
     var labels: [Int] = [], predicted: [Int] = []
     var start = 0
     while start < dataset.count {
         let batch = try dataset.batch(Array(start..<min(start + batchSize, dataset.count)))
-        labels += batch.labels
+        labels += batch.labels.map { full.classes[$0] }
         predicted += try classifier.predictClasses(batch.images, batchSize: batchSize)
         start += batchSize
     }

@@ -128,10 +128,7 @@ extension LuaState {
                 return 1
             },
             LuaBinding("base_classes", "d:base_classes(): each label's class number (1-based) in the whole dataset, for a dataset of chosen classes (classes = or categories =), e.g. {6, 7} for Fashion-MNIST classes = {6, 7}: what a classifier of all its classes calls them; 1..#d:classes() otherwise.") { call in
-                var dataset = try call.object(1, DatasetBox.self).dataset
-                while let subset = dataset as? DatasetSubset { dataset = subset.base }
-                let classes = (dataset as? ClassSubset)?.classes ?? Array(dataset.classNames.indices)
-                call.push(integers: classes.map { $0 + 1 })
+                call.push(integers: try call.object(1, DatasetBox.self).dataset.fullDatasetClasses.classes.map { $0 + 1 })
                 return 1
             },
             LuaBinding("shape", "d:shape(): {C, H, W} of every image.") { call in
