@@ -61,13 +61,13 @@ assert(not opts.sid_probe or (progressive and opts.sid), "--sid_probe needs a pr
 local emoji = opts.data == "emoji"
 if not (emoji or opts.data == "fashion-mnist") then error(("unknown --data=%s (fashion-mnist or emoji)"):format(opts.data), 0) end
 local base_path = opts.base ~= "" and opts.base
-  or (emoji and ("models/dit-s4-emoji%d-source.safetensors"):format(opts.image) or "models/dit-s4-fmnist-source-v1.safetensors")
+  or (emoji and ("models/dit-s4-emoji%d-source-v1.safetensors"):format(opts.image) or "models/dit-s4-fmnist-source-v1.safetensors")
 local base_file = io.open(base_path, "rb")
 if not base_file then
   error(("no base model at %s: it is made by a recipe, not downloaded —\n"
-         .. "  autoprog-run scripts/dit_pretrain.lua%s     (writes %s; see README for the time it takes)\n"
-         .. "or give another one with --base=PATH"):format(base_path, emoji and (" --data=emoji --image=" .. opts.image) or "",
-                                                           base_path), 0)
+         .. "  autoprog-run scripts/dit_pretrain.lua%s     (see README for the time it takes)\n"
+         .. "then give the file it writes with --base=PATH"):format(base_path,
+                                                                   emoji and (" --data=emoji --image=" .. opts.image) or ""), 0)
 end
 base_file:close()
 local base, meta = ap.load(base_path)

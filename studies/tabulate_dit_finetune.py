@@ -84,12 +84,13 @@ fig, ax = plt.subplots(figsize=(6, 4))
 for arm, points in curves.items():
     ax.plot([t / 60 for t, _ in points], [f for _, f in points], marker="o", label=arm)
 ax.set_xlabel("training time (min)")
-ax.set_ylabel("FID (feature network, held-out target images)")
+
 # The task as the runs resolved it (the arms share these options in a study); runs before
 # the recipe's --data logged no data or classes in their final record.
 task = next((o for o in map(options, arms) if o), {})
 final = next((x for arm in arms for x in (records(arm) or []) if x.get("event") == "final"), {})
 data = "emoji" if final.get("data") == "emoji" else "Fashion-MNIST"
+ax.set_ylabel("FID (feature network, " + ("the target images themselves)" if data == "emoji" else "held-out target images)"))
 title = f"DiT fine-tuning on {data} classes {final.get('classes') or task.get('classes') or '?'}"
 if task.get("subset"):
     title += f", first {task['subset']:g} images"
