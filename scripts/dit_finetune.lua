@@ -92,7 +92,7 @@ else
   held_out = ap.data.fashion_mnist{ split = "test", classes = classes }
 end
 if opts.features ~= "" then features = opts.features end
--- The base model's class rows are re-used for the target classes, so the counts must match.
+-- The base's class rows become the target's (below), so the counts must match.
 local base_classes = base["y_embedder.embedding_table.weight"]:size()[1] - 1
 if base_classes ~= #classes then
   error(("the base model %s has %d classes and --classes=%s names %d: give as many target classes as it has"):format(

@@ -5,7 +5,7 @@
 --
 --   autoprog-run scripts/dit_pretrain.lua                      (dit-s4, 20 epochs; see README for time)
 --   autoprog-run scripts/dit_pretrain.lua --epochs=1 --subset=2048 --out=/tmp/base.safetensors   (quick)
---   autoprog-run scripts/dit_pretrain.lua --data=emoji --image=32 --epochs=300
+--   autoprog-run scripts/dit_pretrain.lua --data=emoji --image=32 --epochs=270   (the emoji base, 50 min)
 --
 -- --data=emoji: the colour emoji of ruby-gemojione (ap.data.emoji) at --image px, classes by
 -- category (default source people,symbols,flags,objects; dit_finetune.lua's target is the other four).
