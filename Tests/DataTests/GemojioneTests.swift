@@ -41,6 +41,11 @@ import Testing
         #expect(try gray.batch([1]).images.toArray() == [0.299, 0.299, 0, 0])
         let food = try ClassSubset(data, classes: [2])
         #expect(food.count == 1 && food.classNames == ["food"] && food.labels == [0])
+        // What a classifier of all 8 categories calls the labels, through nested selections.
+        let both = try ClassSubset(data, classes: [2, 1])
+        #expect(both.fullDatasetClasses.classes == [2, 1] && both.fullDatasetClasses.count == 8)
+        let nested = DatasetSubset(try ClassSubset(both, classes: [0]), first: 1)
+        #expect(nested.fullDatasetClasses.classes == [2] && nested.fullDatasetClasses.count == 8)
     }
 
     @Test func aBrokenGemIsNamed() throws {

@@ -47,7 +47,9 @@ extension Dataset {
         var dataset: Dataset = self
         while let subset = dataset as? DatasetSubset { dataset = subset.base }
         guard let selection = dataset as? ClassSubset else { return (Array(dataset.classNames.indices), dataset.classNames.count) }
-        return (selection.classes, selection.base.fullDatasetClasses.count)
+        // A selection of a selection names its base's labels: map them on down.
+        let base = selection.base.fullDatasetClasses
+        return (selection.classes.map { base.classes[$0] }, base.count)
     }
 }
 
