@@ -82,8 +82,8 @@ local class_list = opts.classes ~= "" and opts.classes or (emoji and "nature,foo
 local classes, train, held_out, features = {}, nil, nil, nil
 if emoji then
   for c in class_list:gmatch("[^,]+") do classes[#classes + 1] = c end
-  train = ap.data.emoji{ categories = classes, size = image, subset = opts.subset }
   held_out = ap.data.emoji{ categories = classes, size = image }
+  train = opts.subset > 0 and held_out:subset(opts.subset) or held_out
   features = ("models/fid-emoji%d-v1.safetensors"):format(image)
 else
   for c in class_list:gmatch("%d+") do classes[#classes + 1] = tonumber(c) end

@@ -38,8 +38,8 @@ if opts.data == "fashion-mnist" then
   if out == "" then out = "models/dit-s4-fmnist-source.safetensors" end
 elseif opts.data == "emoji" then
   for c in class_list:gmatch("[^,]+") do classes[#classes + 1] = c end
-  train = ap.data.emoji{ categories = classes, size = opts.image, subset = opts.subset }
   held_out = ap.data.emoji{ categories = classes, size = opts.image }
+  train = opts.subset > 0 and held_out:subset(opts.subset) or held_out
   if out == "" then out = ("models/dit-s4-emoji%d-source.safetensors"):format(opts.image) end
   features = ("models/fid-emoji%d-v1.safetensors"):format(opts.image)
 else

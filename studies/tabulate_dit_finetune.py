@@ -88,7 +88,7 @@ ax.set_xlabel("training time (min)")
 # The task as the runs resolved it (the arms share these options in a study); runs before
 # the recipe's --data logged no data or classes in their final record.
 task = next((o for o in map(options, arms) if o), {})
-final = next((x for arm in arms for x in (records(arm) or []) if x.get("event") == "final"), {})
+final = rows[0][1] if rows else {}
 data = "emoji" if final.get("data") == "emoji" else "Fashion-MNIST"
 ax.set_ylabel("FID (feature network, " + ("the target images themselves)" if data == "emoji" else "held-out target images)"))
 title = f"DiT fine-tuning on {data} classes {final.get('classes') or task.get('classes') or '?'}"
