@@ -7,6 +7,7 @@
 #   prog autoprog-one autoprog-zero            progressive (SID on, interleaved unfreezing)
 #   autoprog-zero-nosid                        AutoProg-Zero without stage identifiers
 #   autoprog-zero-output-first / -input-first  the unfreezing-order ablation
+#   autoprog-zero-output-first-nosid           the SID ablation in output-first order
 #   ARM+shift                                  ARM with --shift=true (the resolution shift)
 # Prints a markdown table (FID and class accuracy of the final EMA model's samples, training
 # time relative to full fine-tuning, the schedule trained) and writes fid_vs_runtime.png.
@@ -38,6 +39,7 @@ for arm in $arms; do
     full|bitfit|difffit|lora|prog|autoprog-one|autoprog-zero) args=("--method=$method") ;;
     autoprog-zero-nosid) args=(--method=autoprog-zero --sid=false) ;;
     autoprog-zero-output-first) args=(--method=autoprog-zero --order=output-first) ;;
+    autoprog-zero-output-first-nosid) args=(--method=autoprog-zero --order=output-first --sid=false) ;;
     autoprog-zero-input-first) args=(--method=autoprog-zero --order=input-first) ;;
     *) echo "unknown arm $arm" >&2; exit 2 ;;
   esac

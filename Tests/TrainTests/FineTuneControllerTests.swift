@@ -105,6 +105,32 @@ final class SyntheticImages: Dataset {
         #expect(events.filter { $0 == "zero_shot_result" }.count == record.stages.filter { !$0.candidates.isEmpty }.count)
     }
 
+    /// A sub-network is timed once a run: a later vote takes its T from the earlier one
+    /// (exactly the same number), κ and ZiCo are measured again; `retime` times afresh.
+    @Test func votesReuseTheStepTimeOfASubNetworkTimedBefore() throws {
+        let (t, controller) = try makeTrainer(.autoprogZero)
+        var retimed: [FineTuneRecord.Candidate] = []
+        t.onStep = { s in
+            if s.step == 15 { retimed = try controller.vote(Array(controller.stepTimes.keys), t, retime: true).0 }
+        }
+        try t.train()
+        let votes = try #require(controller.record).stages.map(\.candidates).filter { !$0.isEmpty }
+        #expect(votes.count == 3)
+        var first: [FineTuneCandidate: FineTuneRecord.Candidate] = [:], reused = 0
+        for vote in votes {
+            for c in vote {
+                if let earlier = first[c.candidate] {
+                    #expect(c.stepSeconds == earlier.stepSeconds, "\(c.candidate) was timed again")
+                    reused += 1
+                } else {
+                    first[c.candidate] = c
+                }
+            }
+        }
+        #expect(reused >= 2)
+        #expect(!retimed.isEmpty && retimed.allSatisfy { $0.stepSeconds != first[$0.candidate]?.stepSeconds })
+    }
+
     /// Measuring a candidate changes neither the weights, their gradients, the random
     /// streams nor the mask in force.
     @Test func measuringLeavesTheRunAsItWas() throws {

@@ -11,7 +11,8 @@ import OrderedCollections
 /// How each stage's (r, l) is chosen:
 /// - `prog`: uniformly, stage k at level k of both (the paper's Prog baseline).
 /// - `autoprogZero`: at each stage start the candidates {current, next} r × {current, next}
-///   l are measured without training — step time T (timed forward/backward passes),
+///   l are measured without training — step time T (timed forward/backward passes, once a
+///   run for each sub-network),
 ///   NTK condition number κ and ZiCo — and ranked: R = R(T) + ½R(κ) + ½R(ZiCo), competition
 ///   ranking, ties to the smaller candidate (`RankVote`).
 /// - `autoprogOne`: the same candidates share the weights and train as a supernet for the
@@ -53,6 +54,12 @@ public final class FineTuneController: ProgressiveController {
     public private(set) var current: FineTuneCandidate?
     /// The latest measurement of the candidates (REPL, schedule.json).
     public private(set) var measured: [FineTuneRecord.Candidate] = []
+    /// T of every sub-network timed so far in the run. A step's time depends on the
+    /// sub-network's shape (resolution, learnable blocks), not on its weights, so a later
+    /// vote reuses it rather than timing the same sub-network again: in a K-stage run with
+    /// 4 candidates a vote, K − 1 votes time 4 + 2(K − 2) sub-networks instead of 4(K − 1).
+    /// Not checkpointed: a resumed run times afresh.
+    public private(set) var stepTimes: [FineTuneCandidate: Double] = [:]
     public private(set) var record: FineTuneRecord?
     /// A choice made by hand (REPL): applied at once and kept for the rest of the stage.
     public private(set) var forced: FineTuneCandidate?
@@ -219,10 +226,17 @@ public final class FineTuneController: ProgressiveController {
     // MARK: AutoProg-Zero
 
     /// Measures every candidate and counts the rank vote; returns the ballots and the winner.
-    public func vote(_ candidates: [FineTuneCandidate], _ trainer: Trainer) throws -> ([FineTuneRecord.Candidate], Int) {
+    /// κ and ZiCo are measured afresh (they depend on the weights); T is taken from
+    /// `stepTimes` for a sub-network already timed, unless `retime`.
+    public func vote(_ candidates: [FineTuneCandidate], _ trainer: Trainer,
+                     retime: Bool = false) throws -> ([FineTuneRecord.Candidate], Int) {
         var entries: [FineTuneRecord.Candidate] = []
         let images = try measuringBatches(trainer)   // read once, shrunk per candidate
-        for c in candidates { entries.append(try measure(c, trainer, batches: images)) }
+        for c in candidates {
+            let entry = try measure(c, trainer, batches: images, stepSeconds: retime ? nil : stepTimes[c])
+            stepTimes[c] = entry.stepSeconds
+            entries.append(entry)
+        }
         let (ballots, winner) = RankVote.count(entries.map { RankVote.Ballot(stepSeconds: $0.stepSeconds,
                                                                               kappa: $0.kappa ?? .infinity,
                                                                               zico: $0.zico ?? -.infinity) })
@@ -236,7 +250,9 @@ public final class FineTuneController: ProgressiveController {
 
     /// One candidate's T, κ and ZiCo on fixed images, the weights unchanged. Every candidate
     /// draws the same timesteps, noise and label drops (the random streams are put back).
-    public func measure(_ c: FineTuneCandidate, _ trainer: Trainer, batches given: [Batch]? = nil) throws -> FineTuneRecord.Candidate {
+    /// A known `stepSeconds` is T as given, and the candidate is not timed.
+    public func measure(_ c: FineTuneCandidate, _ trainer: Trainer, batches given: [Batch]? = nil,
+                        stepSeconds known: Double? = nil) throws -> FineTuneRecord.Candidate {
         let random = Random.state
         let previous = current, wasTraining = model.isTraining
         defer {
@@ -251,7 +267,7 @@ public final class FineTuneController: ProgressiveController {
         let batches = try (given ?? measuringBatches(trainer)).map { try Self.shrink($0, to: r) }
 
         // T: the fastest of timed forward/backward passes on the first batch (training mode).
-        let t = try measureStepTime(warmup: timingWarmup, timed: timingSteps) {
+        let t = try known ?? measureStepTime(warmup: timingWarmup, timed: timingSteps) {
             Random.restore(random)
             try trainer.trainingLoss(on: batches[0]).backward()
             model.zeroGrad()

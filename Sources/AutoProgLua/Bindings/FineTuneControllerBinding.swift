@@ -77,11 +77,11 @@ extension LuaState {
                 LuaState.pushFineTuneCandidates(call, try call.object(1, FineTuneControllerBox.self).controller.measured)
                 return 1
             },
-            LuaBinding("measure", "controller:measure(): measures now the candidates the next stage would vote on (T, NTK κ, ZiCo; the weights are not changed) and counts the vote; returns candidates() and the 1-based index of the winner.") { call in
+            LuaBinding("measure", "controller:measure(): measures now the candidates the next stage would vote on (T, NTK κ, ZiCo; the weights are not changed; every candidate is timed again, and later votes reuse these times) and counts the vote; returns candidates() and the 1-based index of the winner.") { call in
                 let box = try call.object(1, FineTuneControllerBox.self)
                 guard let trainer = box.trainer else { throw LuaBindingError("controller:measure: the run has ended") }
                 let c = box.controller
-                let (entries, winner) = try c.vote(c.levels.candidates(after: c.current), trainer)
+                let (entries, winner) = try c.vote(c.levels.candidates(after: c.current), trainer, retime: true)
                 LuaState.pushFineTuneCandidates(call, entries)
                 call.push(winner + 1)
                 return 2
