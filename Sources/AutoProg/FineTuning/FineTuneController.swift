@@ -12,9 +12,9 @@ import OrderedCollections
 /// - `prog`: uniformly, stage k at level k of both (the paper's Prog baseline).
 /// - `autoprogZero`: at each stage start the candidates {current, next} r × {current, next}
 ///   l are measured without training — step time T (timed forward/backward passes, once a
-///   run for each sub-network),
-///   NTK condition number κ and ZiCo — and ranked: R = R(T) + ½R(κ) + ½R(ZiCo), competition
-///   ranking, ties to the smaller candidate (`RankVote`).
+///   run for each sub-network), NTK condition number κ and ZiCo — and ranked:
+///   R = R(T) + ½R(κ) + ½R(ZiCo), competition ranking, ties to the smaller candidate
+///   (`RankVote`).
 /// - `autoprogOne`: the same candidates share the weights and train as a supernet for the
 ///   search steps, one drawn uniformly per step; each is scored by its mean training loss
 ///   L and its median step time T as AutoProg-One scores (L·T^α, α fitted), lowest wins.
