@@ -28,6 +28,12 @@
 -- which taught the model little it kept at 28 px (AutoProg-Zero at lr 1e-4: FID 12.07
 -- against 5.58 with 0.5).
 --
+-- --order: which blocks a fraction l of the trunk means. interleaved (block i iff
+-- i mod 4 < 4·l, the reference code's order, the default), output-first (the top ⌈l·depth⌉
+-- blocks: the patch embedding and the lower blocks stay frozen and backward stops at the
+-- lowest learnable block) or input-first. On the emoji task AutoProg-Zero output-first took
+-- 0.37-0.39× of full fine-tuning's time, interleaved 0.45× (studies/results/dit_finetune.md).
+--
 -- lr 4e-4, not DiT's 1e-4 (tuned for 400k-step runs of far larger models): full
 -- fine-tuning reached FID 3.54 at step 1000 against 5.35 (250 samples), so every method
 -- is compared at a learning rate that suits this model and budget.
