@@ -84,7 +84,6 @@ fig, ax = plt.subplots(figsize=(6, 4))
 for arm, points in curves.items():
     ax.plot([t / 60 for t, _ in points], [f for _, f in points], marker="o", label=arm)
 ax.set_xlabel("training time (min)")
-
 # The task as the runs resolved it (the arms share these options in a study); runs before
 # the recipe's --data logged no data or classes in their final record.
 task = next((o for o in map(options, arms) if o), {})

@@ -57,8 +57,9 @@ public final class FineTuneController: ProgressiveController {
     /// T of every sub-network timed so far in the run. A step's time depends on the
     /// sub-network's shape (resolution, learnable blocks), not on its weights, so a later
     /// vote reuses it rather than timing the same sub-network again: in a K-stage run with
-    /// 4 candidates a vote, K − 1 votes time 4 + 2(K − 2) sub-networks instead of 4(K − 1).
-    /// Not checkpointed: a resumed run times afresh.
+    /// 4 candidates a vote, K − 1 votes time at most 4 + 2(K − 2) sub-networks instead of
+    /// 4(K − 1) (none new after a vote that kept the current one). Not checkpointed: a
+    /// resumed run times afresh.
     public private(set) var stepTimes: [FineTuneCandidate: Double] = [:]
     public private(set) var record: FineTuneRecord?
     /// A choice made by hand (REPL): applied at once and kept for the rest of the stage.
